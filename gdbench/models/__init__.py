@@ -1,0 +1,50 @@
+"""Model registry: a plain dict from name to constructor. Every entry builds offline."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from gdbench.models.fcn import FCN
+from gdbench.models.resnet_cifar import ResNetCifar, resnet_cifar
+from gdbench.models.vgg import VGG
+
+
+def _resnet50(num_classes: int = 1000) -> nn.Module:
+    import torchvision
+
+    model = torchvision.models.resnet50(weights=None, num_classes=num_classes)
+    model.example_input_shape = (1, 3, 224, 224)
+    return model
+
+
+def _smp_unet(num_classes: int = 21, encoder: str = "resnet18") -> nn.Module:
+    import segmentation_models_pytorch as smp
+
+    # encoder_weights=None: smp's default downloads ImageNet weights at construction (FACTS §5).
+    model = smp.Unet(encoder_name=encoder, encoder_weights=None, classes=num_classes)
+    model.example_input_shape = (1, 3, 64, 64)
+    return model
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "resnet20": lambda **kw: resnet_cifar(depth=20, **kw),
+    "resnet32": lambda **kw: resnet_cifar(depth=32, **kw),
+    "resnet56": lambda **kw: resnet_cifar(depth=56, **kw),
+    "resnet110": lambda **kw: resnet_cifar(depth=110, **kw),
+    "vgg16_bn_cifar": VGG,
+    "resnet50": _resnet50,
+    "fcn8s_vgg16": lambda **kw: FCN(variant="8s", **kw),
+    "fcn32s_vgg16": lambda **kw: FCN(variant="32s", **kw),
+    "unet_resnet18": _smp_unet,
+}
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    return MODELS[name](**kwargs)
+
+
+__all__ = ["FCN", "MODELS", "ResNetCifar", "VGG", "build_model", "resnet_cifar"]

@@ -1,0 +1,163 @@
+"""Channel groups: gated layers whose channels are tied by the model graph (paper §3.4).
+
+A residual addition ties channel i of every tensor it adds, so the gated layers that feed one
+addition chain must lose the same channels; the paper prunes them as one group whose score is
+the sum of its members' scores. Groups are derived from the traced graph by torch-pruning's
+DependencyGraph (VainF/Torch-Pruning), never listed by hand, so the same code handles the
+authors' ResNet-56, torchvision's bottleneck ResNet-50 (the case the authors' code never
+handled, their issue #14), VGG, FCN and segmentation-models-pytorch nets.
+
+A group is frozen (never pruned) when its channels reach the network output or pass through a
+layer that maps channels with an offset (option-A shortcuts: gdbench.models.ChannelPadShortcut).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch_pruning as tp
+from torch import nn
+from torch_pruning.pruner import function as tp_function
+
+from gdbench.gates import GatedBatchNorm2d, GatedConv2d, gated_layers
+from gdbench.graph import example_inputs_for, output_layers
+from gdbench.models.resnet_cifar import ChannelPadShortcut
+
+
+class _GatedBatchNormPruner(tp_function.BatchnormPruner):
+    """torch-pruning's BN surgery leaves extra parameters full size (FACTS §5): slice the gate,
+    and keep γ frozen."""
+
+    def prune_out_channels(self, layer: GatedBatchNorm2d, idxs):
+        keep = sorted(set(range(layer.num_features)) - set(idxs))
+        gate = self._prune_parameter_and_grad(layer.gate, keep, 0)
+        super().prune_out_channels(layer, idxs)
+        layer.gate = gate
+        layer.weight.requires_grad_(False)
+        return layer
+
+    prune_in_channels = prune_out_channels
+
+
+class _GatedConvPruner(tp_function.ConvPruner):
+    TARGET_MODULES = GatedConv2d
+
+    def prune_out_channels(self, layer: GatedConv2d, idxs):
+        keep = sorted(set(range(layer.out_channels)) - set(idxs))
+        requires_grad = layer.weight.requires_grad
+        gate = self._prune_parameter_and_grad(layer.gate, keep, 0)
+        super().prune_out_channels(layer, idxs)
+        layer.gate = gate
+        layer.weight.requires_grad_(requires_grad)
+        return layer
+
+    def prune_in_channels(self, layer: GatedConv2d, idxs):
+        requires_grad = layer.weight.requires_grad
+        super().prune_in_channels(layer, idxs)
+        layer.weight.requires_grad_(requires_grad)
+        return layer
+
+
+class _FrozenChannelsPruner(tp_function.BasePruningFunc):
+    """Registers a channel-offset layer with the graph so that groups touching it are frozen."""
+
+    TARGET_MODULES = ChannelPadShortcut
+
+    def prune_out_channels(self, layer, idxs):
+        raise RuntimeError(f"{type(layer).__name__} channels are frozen and cannot be pruned")
+
+    def prune_in_channels(self, layer, idxs):
+        raise RuntimeError(f"{type(layer).__name__} channels are frozen and cannot be pruned")
+
+    def get_out_channels(self, layer):
+        return layer.out_channels
+
+    def get_in_channels(self, layer):
+        return layer.in_channels
+
+
+def _customized_pruners() -> dict:
+    return {GatedBatchNorm2d: _GatedBatchNormPruner(), GatedConv2d: _GatedConvPruner(),
+            ChannelPadShortcut: _FrozenChannelsPruner()}
+
+
+@dataclass
+class GateGroup:
+    """Gated layers whose channel i is one and the same channel of the network."""
+
+    names: list[str]                  # qualified names of the member layers
+    layers: list[nn.Module] = field(repr=False)
+    original_width: int               # channels before any pruning
+    frozen_reason: str = ""           # empty when the group may be pruned
+
+    @property
+    def prunable(self) -> bool:
+        return not self.frozen_reason
+
+    @property
+    def width(self) -> int:
+        return self.layers[0].gate.numel()
+
+
+class GateGraph:
+    """The gate groups of a decorated model plus the dependency graph that performs surgery."""
+
+    def __init__(self, model: nn.Module, example_inputs: torch.Tensor | None = None):
+        example_inputs = example_inputs_for(model, example_inputs)
+        self.model = model
+        self._names = {layer: name for name, layer in gated_layers(model)}
+        if not self._names:
+            raise ValueError("model has no gates: call gdbench.decorate(model) first")
+        self.example_shape = tuple(example_inputs.shape)
+        self.output_layers = output_layers(model, example_inputs)
+        was_training = model.training
+        self.dependency_graph = tp.DependencyGraph().build_dependency(
+            model, example_inputs=example_inputs, customized_pruners=_customized_pruners())
+        model.train(was_training)  # torch-pruning leaves the model in eval mode
+        self.groups = self._find_groups()
+
+    def _full_group(self, layer: nn.Module):
+        handler = self.dependency_graph.get_pruner_of_module(layer).prune_out_channels
+        return self.dependency_graph.get_pruning_group(layer, handler, list(range(layer.gate.numel())))
+
+    def _find_groups(self) -> list[GateGroup]:
+        groups, assigned = [], set()
+        for layer, name in self._names.items():
+            if layer in assigned:
+                continue
+            members, frozen_reason = [], ""
+            for item in self._full_group(layer):
+                target, handler = item.dep.target.module, item.dep.handler
+                is_out = self.dependency_graph.is_out_channel_pruning_fn(handler)
+                if target in self._names and is_out and target not in members:
+                    members.append(target)
+                    if list(item.idxs) != list(item.root_idxs):
+                        frozen_reason = f"{self._names[target]} maps channels with an offset"
+                elif isinstance(target, tp.ops._OutputOp) or (is_out and target in self.output_layers):
+                    frozen_reason = "channels reach the network output"
+                elif isinstance(target, ChannelPadShortcut):
+                    frozen_reason = f"channels pass through {self._names_of(target)} (option-A shortcut)"
+            assigned.update(members)
+            groups.append(GateGroup(names=[self._names[m] for m in members], layers=members,
+                                    original_width=layer.gate.numel(),
+                                    frozen_reason=frozen_reason))
+        return groups
+
+    def _names_of(self, layer: nn.Module) -> str:
+        return next(name for name, m in self.model.named_modules() if m is layer)
+
+    def remove_channels(self, group: GateGroup, keep: torch.Tensor) -> None:
+        """Physically remove the channels of `group` where the keep-mask is False."""
+        if not group.prunable:
+            raise ValueError(f"group {group.names} is frozen: {group.frozen_reason}")
+        if keep.numel() != group.width:
+            raise ValueError(f"keep-mask has {keep.numel()} entries, group has {group.width}")
+        drop = torch.nonzero(~keep.bool().cpu()).flatten().tolist()
+        if not drop:
+            return
+        if len(drop) == group.width:
+            raise ValueError(f"refusing to remove every channel of group {group.names}")
+        layer = group.layers[0]
+        handler = self.dependency_graph.get_pruner_of_module(layer).prune_out_channels
+        self.dependency_graph.get_pruning_group(layer, handler, drop).prune()
