@@ -92,6 +92,9 @@ class GatedConv2d(nn.Conv2d):
     issue #16). φ starts at 1, so decorating changes nothing until φ trains.
     """
 
+    # DEVIATION: the gate sits after the conv's bias (z = φ·(W∗x + b)), our reading of
+    # "gated convolution"; the authors' FCN code is unpublished.
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.gate = nn.Parameter(torch.ones(self.out_channels, device=self.weight.device,

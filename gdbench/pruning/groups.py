@@ -10,6 +10,8 @@ handled, their issue #14), VGG, FCN and segmentation-models-pytorch nets.
 A group is frozen (never pruned) when its channels reach the network output or pass through a
 layer that maps channels with an offset (option-A shortcuts: gdbench.models.ChannelPadShortcut).
 """
+# DEVIATION: with option-A shortcuts the three stage groups are frozen and only the 27 inner
+# BNs of ResNet-56 are pruned; the authors only pruned option-B nets, whose stage groups are free.
 
 from __future__ import annotations
 

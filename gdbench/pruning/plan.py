@@ -26,6 +26,8 @@ def floor_channels(original_width: int, floor_ratio: float) -> int:
     return max(1, int(floor_ratio * original_width))
 
 
+# DEVIATION: channels are taken one by one until the filter count is met; the authors prune every
+# channel scoring <= the threshold (`get_threshold`), which removes more when scores tie.
 def plan_tick(groups: list[GroupState], prune_fraction: float) -> list[torch.Tensor]:
     """Keep-masks (True = keep), one per group, removing the lowest-scored channels until at
     least `prune_fraction` of the remaining filters are gone (at least one channel)."""

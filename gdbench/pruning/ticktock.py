@@ -39,6 +39,8 @@ from gdbench.train import train_one_epoch, triangular_lr
 class TickTockConfig:
     target_flops_ratio: float = 0.3           # stop when kept / original FLOPs <= this
     save_flops_ratios: tuple[float, ...] = ()  # checkpoint when the ratio first reaches each
+    # DEVIATION: p is a share of the *remaining* filters (as gdbench's issue specifies); the
+    # authors' `prune(num)` takes a filter count per Tick.
     prune_fraction_per_tick: float = 0.002    # p: ResNet 0.2 %, VGG and FCN 1 % (paper §5)
     ticks_per_tock: int = 10                  # T (paper fig. 2)
     tick_lr: float = 1e-3                     # constant lr of a Tick (authors' code)
@@ -132,8 +134,12 @@ class TickTock:
         saved_flags = {p: p.requires_grad for p in self.model.parameters()}
         for p in self.model.parameters():
             p.requires_grad_(p in trainable)
+        # DEVIATION: a fresh SGD (momentum, no weight decay) per Tick; the authors reused the
+        # training optimizer, weight decay and momentum buffers included.
         optimizer = torch.optim.SGD(list(trainable), lr=self.config.tick_lr,
                                     momentum=self.config.momentum)
+        # DEVIATION: the Tick's data subset is the first share of the (shuffled) training
+        # batches, drawn anew each Tick; the authors passed a fixed `tick_trainset`.
         steps = max(1, math.ceil(self.config.tick_data_fraction * len(self.train_batches)))
         try:
             with GateScoreCollector(self.model) as collector:

@@ -1,0 +1,94 @@
+"""`gdbench` command line: one subcommand per job, `gdbench <command> --help` for each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_flops(args: argparse.Namespace) -> int:
+    from gdbench.flops import count_flops
+    from gdbench.models import build_model
+
+    model = build_model(args.model)
+    shape = tuple(args.input_shape) if args.input_shape else None
+    count = count_flops(model, shape, args.convention)
+    print(f"{args.model}: {count.flops / 1e6:.3f} M FLOPs ({args.convention}), "
+          f"{count.params / 1e6:.4f} M params")
+    return 0
+
+
+def _emit(title: str, result: dict, json_path: str | None) -> None:
+    from gdbench.bench import environment
+
+    result = {**result, **environment()}
+    print(title)
+    for key, value in result.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else value
+        print(f"  {key:<40} {shown}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2))
+
+
+def _cmd_bench_prune_step(args: argparse.Namespace) -> int:
+    from gdbench.bench import prune_step
+
+    _emit(f"prune step, {args.model}, seconds (median of {args.steps})",
+          prune_step(args.model, args.steps, args.prune_fraction), args.json)
+    return 0
+
+
+def _cmd_bench_tick_overhead(args: argparse.Namespace) -> int:
+    from gdbench.bench import tick_overhead
+
+    _emit(f"Tick epoch against plain epoch, {args.model}, seconds",
+          tick_overhead(args.model, args.samples, args.batch_size, args.repeats), args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gdbench.models import MODELS
+
+    parser = argparse.ArgumentParser(
+        prog="gdbench", description="Gate Decorator pruning: reproducibility suite (You et al., NeurIPS 2019).")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    flops = commands.add_parser("flops", help="count FLOPs (multiply-accumulates) and parameters of a model")
+    flops.add_argument("model", choices=sorted(MODELS))
+    flops.add_argument("--convention", choices=("macs", "thop"), default="macs",
+                       help="macs: conv + linear MACs (default); thop: the authors' counter")
+    flops.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"),
+                       help="input size (default: the model's own example shape)")
+    flops.set_defaults(run=_cmd_flops)
+
+    bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
+    benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    step = benches.add_parser("prune-step", help="seconds per prune step against torch-pruning's magnitude pruner")
+    step.add_argument("--model", default="resnet56", choices=sorted(MODELS))
+    step.add_argument("--steps", type=int, default=5)
+    step.add_argument("--prune-fraction", type=float, default=0.002)
+    step.add_argument("--json", help="also write the result to this JSON file")
+    step.set_defaults(run=_cmd_bench_prune_step)
+    tick = benches.add_parser("tick-overhead", help="one Tick epoch against one plain training epoch")
+    tick.add_argument("--model", default="resnet56", choices=sorted(MODELS))
+    tick.add_argument("--samples", type=int, default=1024)
+    tick.add_argument("--batch-size", type=int, default=128)
+    tick.add_argument("--repeats", type=int, default=2)
+    tick.add_argument("--json", help="also write the result to this JSON file")
+    tick.set_defaults(run=_cmd_bench_tick_overhead)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        print(f"gdbench {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

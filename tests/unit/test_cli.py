@@ -1,0 +1,38 @@
+import subprocess
+import sys
+
+
+def _gdbench(*args):
+    return subprocess.run([sys.executable, "-m", "gdbench.cli", *args], capture_output=True, text=True)
+
+
+def test_help_lists_the_subcommands():
+    result = _gdbench("--help")
+    assert result.returncode == 0
+    for command in ("flops", "bench"):
+        assert command in result.stdout
+    bench = _gdbench("bench", "--help")
+    assert "prune-step" in bench.stdout and "tick-overhead" in bench.stdout
+
+
+def test_flops_command_prints_the_count():
+    result = _gdbench("flops", "resnet56", "--convention", "thop")
+    assert result.returncode == 0, result.stderr
+    assert "127.931 M FLOPs (thop)" in result.stdout
+
+
+def test_unknown_model_is_a_usage_error_without_traceback():
+    result = _gdbench("flops", "resnet57")
+    assert result.returncode == 2
+    assert "invalid choice: 'resnet57'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bench_prune_step_reports_both_sides(tmp_path):
+    out = tmp_path / "bench.json"
+    result = _gdbench("bench", "prune-step", "--model", "resnet20", "--steps", "2", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    import json
+    data = json.loads(out.read_text())
+    assert data["gate_decorator_step"] > 0 and data["torch_pruning_step"] > 0
+    assert data["ratio_gate_decorator_to_torch_pruning"] == data["gate_decorator_step"] / data["torch_pruning_step"]
