@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from gdbench.graph import example_inputs_for, output_layers, producer_layers_of_inputs
+from gdbench.graph import ModelTrace, example_inputs_for
 
 # The authors clamp β/γ to ±10 when moving γ into the gate (authors' code, GatedBatchNorm2d).
 _BIAS_CLAMP = 10.0
@@ -153,9 +153,9 @@ def decorate(model: nn.Module, example_inputs: torch.Tensor | None = None) -> nn
         raise ValueError("model is already decorated; call gdbench.undecorate(model) first")
     example_inputs = example_inputs_for(model, example_inputs)
     _replace_layers(model, lambda m: type(m) is nn.BatchNorm2d, GatedBatchNorm2d.from_batchnorm)
-    bn_layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    covered_by_bn = producer_layers_of_inputs(model, example_inputs, bn_layers)
-    outputs = output_layers(model, example_inputs)
+    trace = ModelTrace(model, example_inputs)
+    covered_by_bn = trace.producers_of_inputs([m for m in model.modules() if isinstance(m, nn.BatchNorm2d)])
+    outputs = trace.output_layers()
     _replace_layers(
         model,
         lambda m: type(m) is nn.Conv2d and m not in covered_by_bn and m not in outputs,

@@ -53,8 +53,9 @@ def _traceable(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-class _Trace:
-    """Maps each parametric leaf layer to the grad_fn of its output and of its inputs."""
+class ModelTrace:
+    """One traced forward pass: each parametric leaf layer mapped to the grad_fn of its output
+    and of its inputs."""
 
     def __init__(self, model: nn.Module, example_inputs: torch.Tensor):
         self.layer_of_output: dict = {}
@@ -98,20 +99,15 @@ class _Trace:
         return found
 
 
-def producer_layers_of_inputs(model: nn.Module, example_inputs: torch.Tensor,
-                              consumers: list[nn.Module]) -> set[nn.Module]:
-    """Parametric layers whose output reaches one of `consumers` through parameter-free ops."""
-    trace = _Trace(model, example_inputs)
-    starts = [fn for layer in consumers for fn in trace.input_fns.get(layer, [])]
-    return trace.producers(starts)
+    def producers_of_inputs(self, consumers: list[nn.Module]) -> set[nn.Module]:
+        """Parametric layers whose output reaches one of `consumers` through parameter-free ops."""
+        return self.producers([fn for layer in consumers for fn in self.input_fns.get(layer, [])])
 
+    def output_layers(self) -> set[nn.Module]:
+        """Layers whose output channels are the network's output channels.
 
-def output_layers(model: nn.Module, example_inputs: torch.Tensor) -> set[nn.Module]:
-    """Layers whose output channels are the network's output channels.
-
-    Walking back from the output passes through parameter-free ops, BN and transposed
-    (up-sampling) convolutions, and stops at the first Conv2d or Linear on each path: the
-    classifier of a CNN, the score layers of an FCN, the head of a segmentation net.
-    """
-    trace = _Trace(model, example_inputs)
-    return trace.producers([t.grad_fn for t in trace.outputs], pass_through=_CHANNEL_PRESERVING)
+        Walking back from the output passes through parameter-free ops, BN and transposed
+        (up-sampling) convolutions, and stops at the first Conv2d or Linear on each path: the
+        classifier of a CNN, the score layers of an FCN, the head of a segmentation net.
+        """
+        return self.producers([t.grad_fn for t in self.outputs], pass_through=_CHANNEL_PRESERVING)

@@ -57,6 +57,27 @@ def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.
     return {"loss": total_loss / max(samples, 1), "samples": samples, "steps": steps}
 
 
+def train_triangular(model: nn.Module, batches, loss_fn: Callable, epochs: int, lr_min: float,
+                     lr_max: float, momentum: float, weight_decay: float,
+                     device: torch.device | str = "cpu", *,
+                     extra_loss: Callable[[], torch.Tensor] | None = None,
+                     desc: str = "train") -> list[dict]:
+    """`epochs` epochs of SGD over every trainable weight with a triangular lr stepped per
+    batch (Tock and fine-tuning, authors' code); one result row per epoch."""
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr_min,
+                                momentum=momentum, weight_decay=weight_decay)
+    steps_per_epoch = len(batches)
+    total_steps = max(1, epochs * steps_per_epoch)
+    history = []
+    for epoch in range(epochs):
+        def lr_at(step, epoch=epoch):
+            return triangular_lr(epoch * steps_per_epoch + step, total_steps, lr_min, lr_max)
+        history.append(train_one_epoch(model, batches, optimizer, loss_fn, device, lr_at_step=lr_at,
+                                       extra_loss=extra_loss, epoch=epoch,
+                                       desc=f"{desc} {epoch + 1}/{epochs}"))
+    return history
+
+
 @torch.no_grad()
 def evaluate_accuracy(model: nn.Module, batches: Iterable, device: torch.device | str = "cpu") -> float:
     """Top-1 accuracy in [0, 1] over `batches`, in eval mode (mode restored afterwards)."""

@@ -12,7 +12,7 @@ from torch import nn
 
 from gdbench.gates import decorate, undecorate
 from gdbench.pruning.ticktock import TickTock, TickTockConfig
-from gdbench.train import train_one_epoch, triangular_lr
+from gdbench.train import train_triangular
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,19 +30,9 @@ class FinetuneConfig:
 def finetune(model: nn.Module, train_batches: Iterable, loss_fn: Callable, config: FinetuneConfig,
              device: torch.device | str = "cpu") -> list[dict]:
     """Train every weight of a pruned model; returns one result row per epoch."""
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
-                                lr=config.lr_min, momentum=config.momentum,
-                                weight_decay=config.weight_decay)
-    steps_per_epoch = len(train_batches)
-    total = max(1, config.epochs * steps_per_epoch)
-    history = []
-    for epoch in range(config.epochs):
-        def lr_at(step, epoch=epoch):
-            return triangular_lr(epoch * steps_per_epoch + step, total, config.lr_min, config.lr_max)
-        history.append(train_one_epoch(model, train_batches, optimizer, loss_fn, device,
-                                       lr_at_step=lr_at, epoch=epoch,
-                                       desc=f"finetune {epoch + 1}/{config.epochs}"))
-    return history
+    return train_triangular(model, train_batches, loss_fn, config.epochs, config.lr_min,
+                            config.lr_max, config.momentum, config.weight_decay, device,
+                            desc="finetune")
 
 
 def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *,

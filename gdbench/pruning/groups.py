@@ -23,7 +23,7 @@ from torch import nn
 from torch_pruning.pruner import function as tp_function
 
 from gdbench.gates import GatedBatchNorm2d, GatedConv2d, gated_layers
-from gdbench.graph import example_inputs_for, output_layers
+from gdbench.graph import ModelTrace, example_inputs_for
 from gdbench.models.resnet_cifar import ChannelPadShortcut
 
 
@@ -112,7 +112,7 @@ class GateGraph:
         if not self._names:
             raise ValueError("model has no gates: call gdbench.decorate(model) first")
         self.example_shape = tuple(example_inputs.shape)
-        self.output_layers = output_layers(model, example_inputs)
+        self.output_layers = ModelTrace(model, example_inputs).output_layers()
         was_training = model.training
         self.dependency_graph = tp.DependencyGraph().build_dependency(
             model, example_inputs=example_inputs, customized_pruners=_customized_pruners())

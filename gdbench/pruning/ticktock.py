@@ -32,7 +32,7 @@ from gdbench.gates import GatedBatchNorm2d, gated_layers, undecorate
 from gdbench.pruning.groups import GateGraph
 from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
 from gdbench.pruning.score import GateScoreCollector, group_scores
-from gdbench.train import train_one_epoch, triangular_lr
+from gdbench.train import train_one_epoch, train_triangular
 
 
 @dataclass(frozen=True)
@@ -110,23 +110,12 @@ class TickTock:
     def tock(self) -> dict:
         """All weights train, loss + λ·Σ|φ|, triangular lr over the whole Tock (per step)."""
         config = self.config
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(params, lr=config.tock_lr_min, momentum=config.momentum,
-                                    weight_decay=config.weight_decay)
         gates = [layer.gate for _, layer in gated_layers(self.model)]
-        steps_per_epoch = len(self.train_batches)
-        total_steps = max(1, config.tock_epochs * steps_per_epoch)
-        losses = []
-        for epoch in range(config.tock_epochs):
-            def lr_at(step, epoch=epoch):
-                return triangular_lr(epoch * steps_per_epoch + step, total_steps,
-                                     config.tock_lr_min, config.tock_lr_max)
-            result = train_one_epoch(
-                self.model, self.train_batches, optimizer, self.loss_fn, self.device,
-                lr_at_step=lr_at, epoch=epoch, desc=f"tock {epoch + 1}/{config.tock_epochs}",
-                extra_loss=lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates))
-            losses.append(result["loss"])
-        return {"loss": losses[-1] if losses else math.nan}
+        history = train_triangular(
+            self.model, self.train_batches, self.loss_fn, config.tock_epochs, config.tock_lr_min,
+            config.tock_lr_max, config.momentum, config.weight_decay, self.device, desc="tock",
+            extra_loss=lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates))
+        return {"loss": history[-1]["loss"] if history else math.nan}
 
     def tick(self) -> tuple[dict, dict[str, torch.Tensor]]:
         """One epoch on a share of the data, conv weights frozen; returns loss and scores Θ."""
