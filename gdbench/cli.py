@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from gdbench.data.integrity import DataError
+
 
 def _cmd_flops(args: argparse.Namespace) -> int:
     from gdbench.flops import count_flops
@@ -17,6 +19,22 @@ def _cmd_flops(args: argparse.Namespace) -> int:
     count = count_flops(model, shape, args.convention)
     print(f"{args.model}: {count.flops / 1e6:.3f} M FLOPs ({args.convention}), "
           f"{count.params / 1e6:.4f} M params")
+    return 0
+
+
+def _cmd_data_synth(args: argparse.Namespace) -> int:
+    from gdbench.data.synthetic import synth_cifar
+
+    folder = synth_cifar(args.out, args.dataset, args.train_per_class, args.test_per_class, args.seed)
+    print(f"wrote generated {args.dataset} in its real on-disk format to {folder}")
+    return 0
+
+
+def _cmd_data_prepare(args: argparse.Namespace) -> int:
+    from gdbench.data.cifar import prepare_cifar
+
+    manifest = prepare_cifar(args.root, args.dataset)
+    print(f"{args.dataset} verified against its official checksums; manifest: {manifest}")
     return 0
 
 
@@ -63,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="input size (default: the model's own example shape)")
     flops.set_defaults(run=_cmd_flops)
 
+    data = commands.add_parser("data", help="prepare real datasets or write generated ones")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    synth = data_commands.add_parser("synth", help="write small generated data in a dataset's real on-disk format")
+    synth.add_argument("--dataset", required=True, choices=("cifar10", "cifar100"))
+    synth.add_argument("--out", required=True, help="folder that receives the dataset folder")
+    synth.add_argument("--train-per-class", type=int, default=50)
+    synth.add_argument("--test-per-class", type=int, default=10)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(run=_cmd_data_synth)
+    prepare = data_commands.add_parser("prepare", help="download, verify checksums, extract safely, write the manifest")
+    prepare.add_argument("--dataset", required=True, choices=("cifar10", "cifar100"))
+    prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
+    prepare.set_defaults(run=_cmd_data_prepare)
+
     bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
     benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
     step = benches.add_parser("prune-step", help="seconds per prune step against torch-pruning's magnitude pruner")
@@ -85,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, KeyError, FileNotFoundError) as error:
+    except (ValueError, KeyError, OSError, DataError) as error:
         print(f"gdbench {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -36,3 +36,15 @@ def test_bench_prune_step_reports_both_sides(tmp_path):
     data = json.loads(out.read_text())
     assert data["gate_decorator_step"] > 0 and data["torch_pruning_step"] > 0
     assert data["ratio_gate_decorator_to_torch_pruning"] == data["gate_decorator_step"] / data["torch_pruning_step"]
+
+
+def test_data_synth_then_missing_dataset_error_names_the_file(tmp_path):
+    result = _gdbench("data", "synth", "--dataset", "cifar10", "--out", str(tmp_path), "--train-per-class", "2")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cifar-10-batches-py" / "data_batch_5").is_file()
+    (tmp_path / "cifar-10-batches-py" / "manifest.json").unlink()
+    from gdbench.data.cifar import load_cifar
+    from gdbench.data.integrity import DataError
+    import pytest
+    with pytest.raises(DataError, match="manifest.json is missing"):
+        load_cifar(tmp_path, "cifar10", "train")

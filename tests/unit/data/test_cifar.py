@@ -1,0 +1,105 @@
+import io
+import pickle
+import tarfile
+
+import pytest
+import torch
+
+from gdbench.data.cifar import SPECS, load_cifar, train_val_split
+from gdbench.data.integrity import DataError, safe_extract
+from gdbench.data.synthetic import synth_cifar
+
+
+@pytest.fixture(scope="module", params=["cifar10", "cifar100"])
+def synthetic(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(request.param)
+    synth_cifar(root, request.param, train_per_class=3, test_per_class=1)
+    return root, request.param
+
+
+def test_loader_reads_the_generated_pickles(synthetic):
+    root, name = synthetic
+    classes = SPECS[name].num_classes
+    images, labels = load_cifar(root, name, "train")
+    assert images.dtype == torch.uint8 and images.shape == (3 * classes, 3, 32, 32)
+    assert torch.equal(labels.bincount(minlength=classes), torch.full((classes,), 3))
+    test_images, _ = load_cifar(root, name, "test")
+    assert test_images.shape[0] == classes
+
+
+def test_generated_files_are_real_format_pickles(synthetic):
+    root, name = synthetic
+    spec = SPECS[name]
+    with open(root / spec.folder / next(iter(spec.train_files)), "rb") as handle:
+        entry = pickle.load(handle, encoding="latin1")
+    assert entry["data"].shape[1] == 3072 and entry["data"].dtype.name == "uint8"
+    assert {"batch_label", "filenames", spec.label_key} <= set(entry)
+
+
+def _copy(tmp_path, synthetic):
+    import shutil
+    root, name = synthetic
+    shutil.copytree(root, tmp_path / "data")
+    return tmp_path / "data", name, tmp_path / "data" / SPECS[name].folder
+
+
+def test_truncated_file_is_named(tmp_path, synthetic):
+    root, name, folder = _copy(tmp_path, synthetic)
+    victim = folder / next(iter(SPECS[name].train_files))
+    victim.write_bytes(victim.read_bytes()[:1000])
+    with pytest.raises(DataError, match=str(victim)):
+        load_cifar(root, name, "train")
+
+
+def test_missing_file_is_named_with_what_to_do(tmp_path, synthetic):
+    root, name, folder = _copy(tmp_path, synthetic)
+    victim = folder / next(iter(SPECS[name].test_files))
+    victim.unlink()
+    with pytest.raises(DataError, match=rf"{victim} is missing.*gdbench data prepare"):
+        load_cifar(root, name, "test")
+
+
+def test_unreadable_pickle_is_named_even_with_a_matching_manifest(tmp_path, synthetic):
+    from gdbench.data.cifar import _all_files
+    from gdbench.data.integrity import write_manifest
+    root, name, folder = _copy(tmp_path, synthetic)
+    victim = folder / next(iter(SPECS[name].test_files))
+    victim.write_bytes(b"not a pickle at all")
+    write_manifest(folder, _all_files(SPECS[name]), source="test")
+    with pytest.raises(DataError, match=rf"{victim} is not a readable CIFAR pickle"):
+        load_cifar(root, name, "test")
+
+
+def test_validation_split_is_disjoint_and_reproducible():
+    train, val = train_val_split(50_000, 5_000, seed=3)
+    assert len(train) == 45_000 and len(val) == 5_000
+    assert not set(train.tolist()) & set(val.tolist())
+    assert torch.equal(val, train_val_split(50_000, 5_000, seed=3)[1])
+
+
+def _tar_with(tmp_path, member: tarfile.TarInfo, payload: bytes = b"x"):
+    archive = tmp_path / "crafted.tar"
+    with tarfile.open(archive, "w") as tar:
+        member.size = len(payload) if member.isfile() else 0
+        tar.addfile(member, io.BytesIO(payload) if member.isfile() else None)
+    return archive
+
+
+def test_extraction_refuses_a_member_escaping_the_target(tmp_path):
+    archive = _tar_with(tmp_path, tarfile.TarInfo("../escaped.txt"))
+    with pytest.raises(DataError, match="escapes"):
+        safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_extraction_refuses_a_link_pointing_outside(tmp_path):
+    link = tarfile.TarInfo("data/passwd")
+    link.type, link.linkname = tarfile.SYMTYPE, "../../../etc/passwd"
+    with pytest.raises(DataError, match="points outside"):
+        safe_extract(_tar_with(tmp_path, link), tmp_path / "out")
+
+
+def test_extraction_of_a_clean_archive(tmp_path):
+    archive = _tar_with(tmp_path, tarfile.TarInfo("cifar/file.txt"), b"hello")
+    safe_extract(archive, tmp_path / "out")
+    assert (tmp_path / "out" / "cifar" / "file.txt").read_bytes() == b"hello"
