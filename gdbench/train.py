@@ -76,17 +76,3 @@ def train_triangular(model: nn.Module, batches, loss_fn: Callable, epochs: int, 
                                        extra_loss=extra_loss, epoch=epoch,
                                        desc=f"{desc} {epoch + 1}/{epochs}"))
     return history
-
-
-@torch.no_grad()
-def evaluate_accuracy(model: nn.Module, batches: Iterable, device: torch.device | str = "cpu") -> float:
-    """Top-1 accuracy in [0, 1] over `batches`, in eval mode (mode restored afterwards)."""
-    was_training = model.training
-    model.eval()
-    correct, seen = 0, 0
-    for inputs, targets in batches:
-        predictions = model(inputs.to(device)).argmax(1)
-        correct += (predictions == targets.to(device)).sum().item()
-        seen += targets.numel()
-    model.train(was_training)
-    return correct / max(seen, 1)
