@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from gdbench.checkpoint import load_checkpoint, save_checkpoint
 
 
 def triangular_lr(step: int, total_steps: int, lr_min: float, lr_max: float) -> float:
@@ -75,4 +79,74 @@ def train_triangular(model: nn.Module, batches, loss_fn: Callable, epochs: int, 
         history.append(train_one_epoch(model, batches, optimizer, loss_fn, device, lr_at_step=lr_at,
                                        extra_loss=extra_loss, epoch=epoch,
                                        desc=f"{desc} {epoch + 1}/{epochs}"))
+    return history
+
+
+SCHEDULES = ("step", "cosine", "triangular")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Baseline training (authors' CIFAR recipe: SGD 0.9, lr 0.1 ÷10 at 80 and 120, 160 epochs)."""
+
+    epochs: int = 160
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4   # the authors' ResNet-56 used 5e-4 (their issue #8)
+    schedule: str = "step"
+    milestones: tuple[int, ...] = (80, 120)
+    gamma: float = 0.1
+    lr_min: float = 1e-3         # triangular: lr_min -> lr -> lr_min
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"TrainConfig.schedule = {self.schedule!r}: must be one of {SCHEDULES}")
+        if self.epochs < 1:
+            raise ValueError(f"TrainConfig.epochs = {self.epochs}: must be >= 1")
+
+    def lr_at(self, step: int, steps_per_epoch: int) -> float:
+        """Learning rate of global batch `step` (schedules move every batch, not every epoch)."""
+        total = self.epochs * steps_per_epoch
+        if self.schedule == "step":
+            epoch = step // steps_per_epoch
+            return self.lr * self.gamma ** sum(epoch >= m for m in self.milestones)
+        if self.schedule == "cosine":
+            return 0.5 * self.lr * (1 + math.cos(math.pi * step / total))
+        return triangular_lr(step, total, self.lr_min, self.lr)
+
+
+def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
+        device: torch.device | str = "cpu", *, checkpoint_path: str | Path | None = None,
+        evaluate: Callable[[nn.Module], dict] | None = None) -> list[dict]:
+    """Train for `config.epochs`, checkpointing after every epoch (atomic write); if the
+    checkpoint exists, resume after its last complete epoch with model, optimizer, RNG states
+    and history restored, so that on CPU a resumed run ends with the same weights as an
+    uninterrupted one. Returns one row of metrics per epoch."""
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                momentum=config.momentum, weight_decay=config.weight_decay)
+    history, start = [], 0
+    if checkpoint_path is not None and Path(checkpoint_path).is_file():
+        state = load_checkpoint(checkpoint_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        history, start = state["history"], state["epoch"]
+    steps_per_epoch = len(train_batches)
+    for epoch in range(start, config.epochs):
+        row = train_one_epoch(
+            model, train_batches, optimizer, loss_fn, device, epoch=epoch,
+            desc=f"train {epoch + 1}/{config.epochs}",
+            lr_at_step=lambda step, e=epoch: config.lr_at(e * steps_per_epoch + step, steps_per_epoch))
+        row = {"epoch": epoch + 1, **row, **(evaluate(model) if evaluate is not None else {})}
+        history.append(row)
+        if checkpoint_path is not None:
+            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                             "epoch": epoch + 1, "history": history,
+                             "rng": {"torch": torch.get_rng_state(),
+                                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+                             "config": {k: list(v) if isinstance(v, tuple) else v
+                                        for k, v in asdict(config).items()}},
+                            checkpoint_path)
     return history

@@ -1,0 +1,64 @@
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gdbench.models import resnet_cifar
+from gdbench.train import TrainConfig, fit
+
+
+def _loader():
+    generator = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(48, 3, 16, 16, generator=generator),
+                         torch.randint(0, 4, (48,), generator=generator))
+    return DataLoader(data, batch_size=16, shuffle=True)  # shuffles with the global RNG
+
+
+def _model():
+    torch.manual_seed(0)
+    model = resnet_cifar(8, 4, base_width=4)
+    model.fc = nn.Sequential(nn.Dropout(0.3), model.fc)  # randomness inside the step too
+    return model
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resume_after_a_kill_gives_the_same_weights(tmp_path):
+    config = TrainConfig(epochs=4, lr=0.05, schedule="cosine")
+    reference = _model()
+    fit(reference, _loader(), nn.CrossEntropyLoss(), config)
+
+    model, checkpoint = _model(), tmp_path / "train.pt"
+    calls = {"n": 0}
+
+    def kill_mid_run(_):
+        calls["n"] += 1
+        if calls["n"] == 3:  # dies during epoch 3's evaluation, after 2 complete epochs saved
+            raise _Killed
+        return {}
+
+    with pytest.raises(_Killed):
+        fit(model, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint,
+            evaluate=kill_mid_run)
+    torch.manual_seed(123)  # a restarted process starts with another RNG state
+    resumed = _model()
+    history = fit(resumed, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint)
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4]
+    for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(expected, actual), name
+
+
+def test_schedules():
+    step = TrainConfig(epochs=160, lr=0.1, milestones=(80, 120))
+    assert [step.lr_at(e * 10, 10) for e in (0, 79, 80, 120)] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    cosine = TrainConfig(epochs=10, lr=0.1, schedule="cosine")
+    assert cosine.lr_at(0, 10) == pytest.approx(0.1) and cosine.lr_at(50, 10) == pytest.approx(0.05)
+    triangular = TrainConfig(epochs=2, lr=0.01, lr_min=0.001, schedule="triangular")
+    assert [triangular.lr_at(s, 5) for s in (0, 5, 10)] == pytest.approx([0.001, 0.01, 0.001])
+
+
+def test_unknown_schedule_is_named():
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear")
