@@ -49,6 +49,8 @@ def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *
     """
     config = TickTockConfig.from_dict({**ticktock_settings, "target_flops_ratio": target_flops_ratio})
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    if example_inputs is not None:
+        example_inputs = example_inputs.to(device)
     pruned = decorate(copy.deepcopy(model).to(device), example_inputs)
     TickTock(pruned, train_loader, loss_fn, config, device=device,
              example_inputs=example_inputs, save_dir=save_dir).run()
