@@ -23,18 +23,18 @@ def _cmd_flops(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
-    from gdbench.data.synthetic import synth_cifar
+    from gdbench.data.registry import SYNTH
 
-    folder = synth_cifar(args.out, args.dataset, args.train_per_class, args.test_per_class, args.seed)
+    folder = SYNTH[args.dataset](args.out, args.seed)
     print(f"wrote generated {args.dataset} in its real on-disk format to {folder}")
     return 0
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
-    from gdbench.data.cifar import prepare_cifar
+    from gdbench.data.registry import PREPARE
 
-    manifest = prepare_cifar(args.root, args.dataset)
-    print(f"{args.dataset} verified against its official checksums; manifest: {manifest}")
+    manifest = PREPARE[args.dataset](args.root)
+    print(f"{args.dataset} verified; manifest: {manifest}")
     return 0
 
 
@@ -84,14 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="prepare real datasets or write generated ones")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     synth = data_commands.add_parser("synth", help="write small generated data in a dataset's real on-disk format")
-    synth.add_argument("--dataset", required=True, choices=("cifar10", "cifar100"))
+    synth.add_argument("--dataset", required=True, choices=("cifar10", "cifar100", "cub200", "imagenet", "voc"))
     synth.add_argument("--out", required=True, help="folder that receives the dataset folder")
-    synth.add_argument("--train-per-class", type=int, default=50)
-    synth.add_argument("--test-per-class", type=int, default=10)
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_cmd_data_synth)
     prepare = data_commands.add_parser("prepare", help="download, verify checksums, extract safely, write the manifest")
-    prepare.add_argument("--dataset", required=True, choices=("cifar10", "cifar100"))
+    prepare.add_argument("--dataset", required=True,
+                         choices=("cifar10", "cifar100", "cub200", "imagenet", "sbd", "voc2011"),
+                         help="imagenet and voc2011 cannot be downloaded: place them, then prepare verifies")
     prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
     prepare.set_defaults(run=_cmd_data_prepare)
 

@@ -38,8 +38,15 @@ def test_bench_prune_step_reports_both_sides(tmp_path):
     assert data["ratio_gate_decorator_to_torch_pruning"] == data["gate_decorator_step"] / data["torch_pruning_step"]
 
 
+def test_prepare_of_manual_dataset_says_where_to_place_it(tmp_path):
+    result = _gdbench("data", "prepare", "--dataset", "voc2011", "--root", str(tmp_path))
+    assert result.returncode == 2
+    assert "seg11valid.txt is missing: place VOC 2011" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_data_synth_then_missing_dataset_error_names_the_file(tmp_path):
-    result = _gdbench("data", "synth", "--dataset", "cifar10", "--out", str(tmp_path), "--train-per-class", "2")
+    result = _gdbench("data", "synth", "--dataset", "cifar10", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cifar-10-batches-py" / "data_batch_5").is_file()
     (tmp_path / "cifar-10-batches-py" / "manifest.json").unlink()
