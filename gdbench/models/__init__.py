@@ -33,7 +33,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet32": lambda **kw: resnet_cifar(depth=32, **kw),
     "resnet56": lambda **kw: resnet_cifar(depth=56, **kw),
     "resnet110": lambda **kw: resnet_cifar(depth=110, **kw),
-    "vgg16_bn_cifar": VGG,
+    "vgg16m": VGG,
     "resnet50": _resnet50,
     "fcn8s_vgg16": lambda **kw: FCN(variant="8s", **kw),
     "fcn32s_vgg16": lambda **kw: FCN(variant="32s", **kw),
@@ -41,10 +41,23 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build_model(name: str, **kwargs) -> nn.Module:
+# ImageNet backbone each model can start from (torchvision state-dict names).
+BACKBONES = {"vgg16m": "vgg16_bn", "resnet50": "resnet50", "fcn8s_vgg16": "vgg16", "fcn32s_vgg16": "vgg16"}
+
+
+def build_model(name: str, pretrained: str | None = None, **kwargs) -> nn.Module:
+    """Build a registered model offline; `pretrained` is the path of ImageNet backbone weights."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
-    return MODELS[name](**kwargs)
+    model = MODELS[name](**kwargs)
+    if pretrained is not None:
+        if name not in BACKBONES:
+            raise ValueError(f"model {name!r} has no pretrained backbone; models with one: "
+                             f"{', '.join(sorted(BACKBONES))}")
+        from gdbench.models.pretrained import load_backbone
+
+        load_backbone(model, pretrained, BACKBONES[name])
+    return model
 
 
-__all__ = ["FCN", "MODELS", "ResNetCifar", "VGG", "build_model", "resnet_cifar"]
+__all__ = ["BACKBONES", "FCN", "MODELS", "ResNetCifar", "VGG", "build_model", "resnet_cifar"]

@@ -79,7 +79,7 @@ def test_vgg_params_after_surgery_match_closed_form():
     assert len(widths) == 13
     total, previous = 0, 3
     for width in widths:
-        total += previous * width * 9 + 2 * width  # conv (no bias) + BN
+        total += previous * width * 9 + width + 2 * width  # conv with bias + BN
         previous = width
     total += previous * 100 + 100
     assert count_params(model) == total
