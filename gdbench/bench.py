@@ -6,7 +6,6 @@ one run and reports medians and their ratio, plus the device and library version
 
 from __future__ import annotations
 
-import platform
 import statistics
 import time
 import warnings
@@ -15,6 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from gdbench.env import environment_record
 from gdbench.gates import decorate, gated_layers
 from gdbench.models import build_model
 from gdbench.pruning.groups import GateGraph
@@ -23,20 +23,8 @@ from gdbench.pruning.score import group_scores
 from gdbench.train import train_one_epoch
 
 
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
-
-
 def environment() -> dict:
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else _cpu_name()
-    return {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version()}
+    return environment_record("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _timed(fn: Callable[[], object]) -> float:

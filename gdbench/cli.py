@@ -38,6 +38,25 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from gdbench.data.loaders import LoaderConfig
+    from gdbench.stages import train_baseline
+    from gdbench.train import TrainConfig
+
+    model_kwargs = {"num_classes": args.num_classes} if args.num_classes else {}
+    if args.width_divisor:
+        model_kwargs["width_divisor"] = args.width_divisor
+    loaders = LoaderConfig(args.dataset, args.data_root, batch_size=args.batch_size, workers=args.workers,
+                           tensor_path=not args.dataloader, image_size=args.image_size, seed=args.seed)
+    training = TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                           schedule=args.schedule, milestones=tuple(args.milestones),
+                           bf16=args.fast, channels_last=args.fast, compile=args.compile)
+    result = train_baseline(args.model, model_kwargs, loaders, training, args.out, args.device, args.seed)
+    shown = {k: v for k, v in result.items() if k.startswith("test_")}
+    print(f"{args.model} on {args.dataset}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+    return 0
+
+
 def _emit(title: str, result: dict, json_path: str | None) -> None:
     from gdbench.bench import environment
 
@@ -67,6 +86,7 @@ def _cmd_bench_tick_overhead(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gdbench.data.loaders import DATASETS
     from gdbench.models import MODELS
 
     parser = argparse.ArgumentParser(
@@ -94,6 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
                          help="imagenet and voc2011 cannot be downloaded: place them, then prepare verifies")
     prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
     prepare.set_defaults(run=_cmd_data_prepare)
+
+    train = commands.add_parser("train", help="train a baseline; resumes from OUT/checkpoint.pt after a crash")
+    train.add_argument("--model", required=True, choices=sorted(MODELS))
+    train.add_argument("--dataset", required=True, choices=DATASETS)
+    train.add_argument("--data-root", required=True)
+    train.add_argument("--out", required=True, help="stage folder: checkpoint.pt, model.pt, result.json")
+    train.add_argument("--num-classes", type=int, help="default: the model's own")
+    train.add_argument("--width-divisor", type=int, help="thin VGG/FCN models (smoke runs)")
+    train.add_argument("--epochs", type=int, default=160)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=0.1)
+    train.add_argument("--weight-decay", type=float, default=1e-4)
+    train.add_argument("--schedule", choices=("step", "cosine", "triangular"), default="step")
+    train.add_argument("--milestones", type=int, nargs="*", default=[80, 120])
+    train.add_argument("--image-size", type=int, default=224, help="CUB / ImageNet crop size")
+    train.add_argument("--workers", type=int, default=2)
+    train.add_argument("--dataloader", action="store_true", help="CIFAR: DataLoader path instead of the on-device tensor path")
+    train.add_argument("--fast", action="store_true", help="bf16 autocast and channels_last (GPU)")
+    train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(run=_cmd_train)
 
     bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
     benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)

@@ -13,6 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gdbench.checkpoint import load_checkpoint, save_checkpoint
+from gdbench.distributed import is_distributed, is_main_process
 
 
 def triangular_lr(step: int, total_steps: int, lr_min: float, lr_max: float) -> float:
@@ -33,12 +34,15 @@ def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.
                     loss_fn: Callable, device: torch.device | str = "cpu", *,
                     lr_at_step: Callable[[int], float] | None = None,
                     extra_loss: Callable[[], torch.Tensor] | None = None,
-                    max_steps: int | None = None, epoch: int = 0, desc: str = "train") -> dict:
+                    max_steps: int | None = None, epoch: int = 0, desc: str = "train",
+                    bf16: bool = False) -> dict:
     """One pass over `batches` (at most `max_steps` of them); returns mean loss and counts.
 
-    `extra_loss` adds a term to every step's loss (the Tock's λ·Σ|φ|). A NaN or infinite loss
-    stops training with an error naming the epoch and step.
+    `extra_loss` adds a term to every step's loss (the Tock's λ·Σ|φ|). `bf16` runs the forward
+    pass under bfloat16 autocast. A NaN or infinite loss stops training with an error naming the
+    epoch and step.
     """
+    device_type = torch.device(device).type
     model.train()
     total_loss, samples, steps = 0.0, 0, 0
     for step, (inputs, targets) in enumerate(progress(batches, desc, total=max_steps)):
@@ -48,7 +52,8 @@ def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.
             for group in optimizer.param_groups:
                 group["lr"] = lr_at_step(step)
         inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-        loss = loss_fn(model(inputs), targets)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(model(inputs), targets)
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"{desc}: loss is {loss.item()} at epoch {epoch}, step {step}")
         total = loss + extra_loss() if extra_loss is not None else loss
@@ -97,6 +102,9 @@ class TrainConfig:
     milestones: tuple[int, ...] = (80, 120)
     gamma: float = 0.1
     lr_min: float = 1e-3         # triangular: lr_min -> lr -> lr_min
+    bf16: bool = False           # GPU fast path: bfloat16 autocast,
+    channels_last: bool = False  # NHWC memory layout,
+    compile: bool = False        # torch.compile of the training model
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -122,6 +130,8 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
     checkpoint exists, resume after its last complete epoch with model, optimizer, RNG states
     and history restored, so that on CPU a resumed run ends with the same weights as an
     uninterrupted one. Returns one row of metrics per epoch."""
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                 momentum=config.momentum, weight_decay=config.weight_decay)
     history, start = [], 0
@@ -133,15 +143,24 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
         if torch.cuda.is_available() and state["rng"].get("cuda"):
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         history, start = state["history"], state["epoch"]
+    trained = model
+    if is_distributed():
+        trained = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if torch.device(device).type == "cuda" else None)
+    if config.compile:
+        trained = torch.compile(trained)
     steps_per_epoch = len(train_batches)
     for epoch in range(start, config.epochs):
+        sampler = getattr(train_batches, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)  # a new shuffle per epoch under DistributedSampler
         row = train_one_epoch(
-            model, train_batches, optimizer, loss_fn, device, epoch=epoch,
+            trained, train_batches, optimizer, loss_fn, device, epoch=epoch, bf16=config.bf16,
             desc=f"train {epoch + 1}/{config.epochs}",
             lr_at_step=lambda step, e=epoch: config.lr_at(e * steps_per_epoch + step, steps_per_epoch))
         row = {"epoch": epoch + 1, **row, **(evaluate(model) if evaluate is not None else {})}
         history.append(row)
-        if checkpoint_path is not None:
+        if checkpoint_path is not None and is_main_process():
             save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                              "epoch": epoch + 1, "history": history,
                              "rng": {"torch": torch.get_rng_state(),
