@@ -1,36 +1,21 @@
-"""`gdbench bench ...`: performance measured side by side in one process.
-
-The machine is shared and noisy, so every benchmark alternates the compared variants within
-one run and reports medians and their ratio, plus the device and library versions.
-"""
+"""Pruning benchmarks: the cost of a prune step and of a Tick, against their references."""
 
 from __future__ import annotations
 
 import statistics
 import time
 import warnings
-from typing import Callable
 
 import torch
 from torch import nn
 
-from gdbench.env import environment_record
+from gdbench.bench import timed as _timed
 from gdbench.gates import decorate, gated_layers
 from gdbench.models import build_model
 from gdbench.pruning.groups import GateGraph
 from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
 from gdbench.pruning.score import group_scores
 from gdbench.train import train_one_epoch
-
-
-def environment() -> dict:
-    return environment_record("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def _random_scores(model: nn.Module, generator: torch.Generator) -> dict[str, torch.Tensor]:

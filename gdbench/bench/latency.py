@@ -1,0 +1,61 @@
+"""Inference latency of a baseline model against a pruned version of it, per batch size, with
+the ratio of real speed-up to FLOPs speed-up (1.0 = the FLOPs reduction is fully realised)."""
+
+from __future__ import annotations
+
+import statistics
+
+import torch
+
+from gdbench.bench import timed
+from gdbench.flops import count_flops
+from gdbench.gates import decorate, undecorate
+from gdbench.models import build_model
+from gdbench.pruning.groups import GateGraph
+from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
+
+
+def pruned_copy(model_name: str, flops_ratio: float, seed: int = 0) -> torch.nn.Module:
+    """The model with channels removed under random scores until its FLOPs ratio is reached:
+    latency depends on the architecture, not on which channels were kept."""
+    generator = torch.Generator().manual_seed(seed)
+    model = decorate(build_model(model_name))
+    graph = GateGraph(model)
+    original = count_flops(model).flops
+    while count_flops(model).flops > flops_ratio * original:
+        groups = [g for g in graph.groups if g.prunable]
+        states = [GroupState(torch.rand(g.width, generator=generator), len(g.names),
+                             floor_channels(g.original_width, 0.1)) for g in groups]
+        for group, keep in zip(groups, plan_tick(states, 0.05)):
+            graph.remove_channels(group, keep)
+    return undecorate(model)
+
+
+def latency(model_name: str = "resnet56", flops_ratio: float = 0.3, batch_sizes=(1, 32, 256),
+            repeats: int = 20, device: str | None = None, channels_last: bool = False) -> dict:
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    models = {"baseline": build_model(model_name), "pruned": pruned_copy(model_name, flops_ratio)}
+    flops = {name: count_flops(m).flops for name, m in models.items()}
+    result = {"model": model_name, "flops_ratio": flops["pruned"] / flops["baseline"]}
+    shape = models["baseline"].example_input_shape[1:]
+    for name, model in models.items():
+        model = model.to(device).eval()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        models[name] = model
+    with torch.inference_mode():
+        for batch in batch_sizes:
+            inputs = torch.randn(batch, *shape, device=device)
+            samples = {name: [] for name in models}
+            for _ in range(3):  # warm-up
+                for model in models.values():
+                    model(inputs)
+            for _ in range(repeats):  # alternate, so drift hits both alike
+                for name, model in models.items():
+                    samples[name].append(timed(lambda m=model: m(inputs), device))
+            base, pruned = (statistics.median(samples[n]) for n in ("baseline", "pruned"))
+            result[f"batch{batch}_baseline_ms"] = base * 1e3
+            result[f"batch{batch}_pruned_ms"] = pruned * 1e3
+            result[f"batch{batch}_speedup"] = base / pruned
+            result[f"batch{batch}_speedup_over_flops_speedup"] = (base / pruned) * result["flops_ratio"]
+    return result
