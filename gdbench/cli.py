@@ -47,7 +47,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.width_divisor:
         model_kwargs["width_divisor"] = args.width_divisor
     loaders = LoaderConfig(args.dataset, args.data_root, batch_size=args.batch_size, workers=args.workers,
-                           tensor_path=not args.dataloader, image_size=args.image_size, seed=args.seed)
+                           tensor_path=not args.dataloader, image_size=args.image_size, crop_size=args.crop_size, seed=args.seed)
     training = TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
                            schedule=args.schedule, milestones=tuple(args.milestones),
                            bf16=args.fast, channels_last=args.fast, compile=args.compile)
@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--schedule", choices=("step", "cosine", "triangular"), default="step")
     train.add_argument("--milestones", type=int, nargs="*", default=[80, 120])
     train.add_argument("--image-size", type=int, default=224, help="CUB / ImageNet crop size")
+    train.add_argument("--crop-size", type=int, default=320, help="VOC / SBD training crop size")
     train.add_argument("--workers", type=int, default=2)
     train.add_argument("--dataloader", action="store_true", help="CIFAR: DataLoader path instead of the on-device tensor path")
     train.add_argument("--fast", action="store_true", help="bf16 autocast and channels_last (GPU)")

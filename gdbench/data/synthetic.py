@@ -125,13 +125,14 @@ VOC_PALETTE = [v for c in range(256) for v in (
 
 
 def _scene(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """An image with 1-3 class-coloured rectangles on noise; mask with a 255 border round each."""
+    """An image with 2-4 class-coloured rectangles on noise (objects cover about half of it,
+    so that all-background is no good answer); mask with a 255 border round each object."""
     palette = np.random.default_rng(1234).uniform(40, 215, size=(voc.NUM_CLASSES, 3))
     mask = np.zeros((size, size), dtype=np.uint8)
-    for _ in range(rng.integers(1, 4)):
+    for _ in range(rng.integers(2, 5)):
         label = int(rng.integers(1, voc.NUM_CLASSES))
-        top, left = rng.integers(0, size // 2, size=2)
-        height, width = rng.integers(size // 6, size // 2, size=2)
+        height, width = rng.integers(size // 4, size * 2 // 3, size=2)
+        top, left = rng.integers(0, size - height), rng.integers(0, size - width)
         mask[max(0, top - 1):top + height + 1, max(0, left - 1):left + width + 1] = voc.IGNORE_INDEX
         mask[top:top + height, left:left + width] = label
     colours = palette[np.where(mask == voc.IGNORE_INDEX, 0, mask)]  # (H, W, 3)
@@ -139,7 +140,7 @@ def _scene(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]
     return image.transpose(2, 0, 1), mask
 
 
-def synth_voc(out: str | Path, train: int = 24, val: int = 8, seg11valid: int = 6, size: int = 64,
+def synth_voc(out: str | Path, train: int = 80, val: int = 16, seg11valid: int = 8, size: int = 48,
               seed: int = 0) -> Path:
     """SBD (img/*.jpg, cls/*.mat, train.txt, val.txt) and VOC 2011 (JPEGImages, palette PNG
     SegmentationClass, seg11valid.txt) with generated scenes."""
