@@ -39,19 +39,23 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from gdbench.data.loaders import LoaderConfig
-    from gdbench.stages import train_baseline
-    from gdbench.train import TrainConfig
+    from gdbench import stages
 
-    model_kwargs = {"num_classes": args.num_classes} if args.num_classes else {}
+    kwargs = {"num_classes": args.num_classes} if args.num_classes else {}
     if args.width_divisor:
-        model_kwargs["width_divisor"] = args.width_divisor
-    loaders = LoaderConfig(args.dataset, args.data_root, batch_size=args.batch_size, workers=args.workers,
-                           tensor_path=not args.dataloader, image_size=args.image_size, crop_size=args.crop_size, seed=args.seed)
-    training = TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
-                           schedule=args.schedule, milestones=tuple(args.milestones),
-                           bf16=args.fast, channels_last=args.fast, compile=args.compile)
-    result = train_baseline(args.model, model_kwargs, loaders, training, args.out, args.device, args.seed)
+        kwargs["width_divisor"] = args.width_divisor
+    spec = {"model": {"name": args.model, "kwargs": kwargs, "pretrained": args.pretrained},
+            "data": {"dataset": args.dataset, "batch_size": args.batch_size, "workers": args.workers,
+                     "tensor_path": not args.dataloader, "image_size": args.image_size, "crop_size": args.crop_size},
+            "train": {"epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
+                      "schedule": args.schedule, "milestones": args.milestones, "bf16": args.fast,
+                      "channels_last": args.fast, "compile": args.compile}}
+    out = Path(args.out)
+    config = {"profile": "train", "results_dir": str(out), "data_root": args.data_root, "device": args.device,
+              "synthetic_data": False, "experiments": {"train": spec}, "mlflow": {"tracking_uri": None}}
+    run = stages.Run(config, "train")
+    stages.train_baseline(run, args.seed, out, args.device)
+    result = stages.evaluate(run, "baseline", args.seed, out / "model.pt", out / "model.pt", out, device=args.device)
     shown = {k: v for k, v in result.items() if k.startswith("test_")}
     print(f"{args.model} on {args.dataset}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
     return 0
@@ -138,12 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
     prepare.set_defaults(run=_cmd_data_prepare)
 
-    train = commands.add_parser("train", help="train a baseline; resumes from OUT/checkpoint.pt after a crash")
+    train = commands.add_parser("train", help="train a baseline outside the DAG; resumes from OUT/checkpoint.pt after a crash")
     train.add_argument("--model", required=True, choices=sorted(MODELS))
     train.add_argument("--dataset", required=True, choices=DATASETS)
     train.add_argument("--data-root", required=True)
     train.add_argument("--out", required=True, help="stage folder: checkpoint.pt, model.pt, result.json")
     train.add_argument("--num-classes", type=int, help="default: the model's own")
+    train.add_argument("--pretrained", help="ImageNet backbone weights file (torchvision state dict)")
     train.add_argument("--width-divisor", type=int, help="thin VGG/FCN models (smoke runs)")
     train.add_argument("--epochs", type=int, default=160)
     train.add_argument("--batch-size", type=int, default=128)
@@ -160,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_cmd_train)
+
+    from gdbench import cli_stage
+
+    cli_stage.add_parser(commands)
 
     bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
     benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
@@ -204,10 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
-    except (ValueError, KeyError, OSError, DataError) as error:
+        return args.run(args, argv) if args.command == "stage" else args.run(args)
+    except (ValueError, KeyError, OSError, DataError, FloatingPointError) as error:
         print(f"gdbench {args.command}: error: {error}", file=sys.stderr)
         return 2
 

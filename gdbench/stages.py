@@ -1,71 +1,256 @@
 """One function per DAG node; the only module that composes data, models, training and pruning.
 
-Each stage writes into its own folder: a resumable checkpoint, the final weights and
-`result.json` (metrics with their evidence: seed, device, library versions).
+rule `train_baseline` -> `stages.train_baseline` -> results/<profile>/<experiment>/baseline/seed<k>/
+Every stage reads the resolved run config (results/<profile>/config.json), writes its folder
+(weights, a resumable checkpoint, a JSON of results) and logs one MLflow run.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from gdbench.checkpoint import load_checkpoint, save_checkpoint
-from gdbench.data.loaders import LoaderConfig, build_loaders
-from gdbench.env import environment_record
+from gdbench.data.loaders import DATASETS, LoaderConfig, build_loaders
 from gdbench.distributed import barrier, init_from_env, is_main_process, local_device, resolve_device
+from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import build_model
+from gdbench.pruning.surgery import load_pruned_state_dict
+from gdbench.track import git_revision, log_stage, tracking_uri
 from gdbench.train import TrainConfig, fit
 
-SEGMENTATION_DATASETS = ("voc", "voc_seg11valid")
+SEGMENTATION = ("voc", "voc_seg11valid")
 
 
-def _task(dataset: str, num_classes: int):
-    """Loss and evaluation for the dataset's task: (loss_fn, evaluate(model, batches, device))."""
-    if dataset in SEGMENTATION_DATASETS:
-        return (nn.CrossEntropyLoss(ignore_index=255),
-                lambda model, batches, device: evaluate_segmentation(model, batches, num_classes, device))
-    return nn.CrossEntropyLoss(), evaluate_classifier
+class Run:
+    """The resolved run config and the typed pieces a stage needs for one experiment."""
+
+    def __init__(self, config: dict, experiment: str):
+        self.config = config
+        if experiment not in self.config["experiments"]:
+            raise ValueError(f"experiment {experiment!r} is not in the run config "
+                             f"(it has {sorted(self.config['experiments'])})")
+        self.name, self.spec = experiment, self.config["experiments"][experiment]
+        self.results = Path(self.config["results_dir"]) / self.config["profile"]
+        self.segmentation = self.spec["data"]["dataset"] in SEGMENTATION
+
+    @classmethod
+    def from_file(cls, config_path: str | Path, experiment: str) -> "Run":
+        return cls(json.loads(Path(config_path).read_text()), experiment)
+
+    def loaders(self, device, channels_last: bool = False, distributed: bool = False) -> dict:
+        known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
+        data = {k: v for k, v in self.spec["data"].items() if k in known}
+        return build_loaders(LoaderConfig(self.spec["data"]["dataset"], self.config["data_root"], **data),
+                             device, channels_last, distributed)
+
+    def model(self, pretrained: bool = True) -> nn.Module:
+        model = self.spec["model"]
+        return build_model(model["name"], pretrained=model.get("pretrained") if pretrained else None,
+                           **model.get("kwargs", {}))
+
+    def pruned_model(self, state_dict: dict) -> nn.Module:
+        return load_pruned_state_dict(self.model(pretrained=False), state_dict)
+
+    def task(self):
+        """(loss, evaluate(model, batches, device), selection metric)."""
+        if self.segmentation:
+            classes = self.spec["model"].get("kwargs", {}).get("num_classes", 21)
+            return (nn.CrossEntropyLoss(ignore_index=255),
+                    lambda m, b, d: evaluate_segmentation(m, b, classes, d), "miou")
+        return nn.CrossEntropyLoss(), evaluate_classifier, "top1"
+
+    def log(self, stage_key: str, device, *, params: dict, metrics: dict, history=None, artifacts=()) -> None:
+        if not is_main_process():
+            return
+        uri = tracking_uri(self.config["results_dir"], self.config.get("mlflow", {}).get("tracking_uri"))
+        tags = {"git_revision": git_revision(Path(__file__).parent), **environment_record(device)}
+        log_stage(uri, self.name, self.config["profile"], stage_key, params={"experiment": self.spec, **params},
+                  metrics=metrics, history=history, tags=tags, artifacts=list(artifacts))
 
 
-def train_baseline(model_name: str, model_kwargs: dict, loaders: LoaderConfig, training: TrainConfig,
-                   out_dir: str | Path, device: str = "auto", seed: int = 0) -> dict:
-    """Train from scratch (or an ImageNet backbone), select the epoch by validation, evaluate
-    that model once on the test set; resumes from `out_dir/checkpoint.pt` after a crash."""
-    out_dir = Path(out_dir)
+def _device(requested: str) -> torch.device:
     distributed = init_from_env()
-    device = local_device(str(resolve_device(device))) if distributed else resolve_device(device)
-    torch.manual_seed(seed)
-    model = build_model(model_name, **model_kwargs).to(device)
-    batches = build_loaders(loaders, device, training.channels_last, distributed)
-    num_classes = model_kwargs.get("num_classes", 21 if loaders.dataset in SEGMENTATION_DATASETS else 10)
-    loss_fn, evaluate = _task(loaders.dataset, num_classes)
-    key = "miou" if loaders.dataset in SEGMENTATION_DATASETS else "top1"
-    best_path = out_dir / "best.pt"  # model selection survives a restart
-    best_score = load_checkpoint(best_path)["score"] if best_path.is_file() else -1.0
+    device = resolve_device(requested)
+    return local_device(str(device)) if distributed else device
+
+
+def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: Path, device) -> list[dict]:
+    """fit() with a per-epoch checkpoint; keeps the best validation epoch in best.pt and
+    leaves `model` holding it (model selection survives a restart)."""
+    distributed = init_from_env()
+    batches = run.loaders(device, training.channels_last, distributed)
+    loss_fn, evaluate, key = run.task()
+    best_path = out_dir / "best.pt"
+    best = load_checkpoint(best_path)["score"] if best_path.is_file() else -math.inf
 
     def validate(current: nn.Module) -> dict:
-        nonlocal best_score
+        nonlocal best
         metrics = {f"val_{k}": v for k, v in evaluate(current, batches["val"], device).items()}
-        if metrics[f"val_{key}"] > best_score and is_main_process():
-            best_score = metrics[f"val_{key}"]
-            save_checkpoint({"state_dict": current.state_dict(), "score": best_score}, best_path)
+        if metrics[f"val_{key}"] > best and is_main_process():
+            best = metrics[f"val_{key}"]
+            save_checkpoint({"state_dict": current.state_dict(), "score": best}, best_path)
         return metrics
 
     history = fit(model, batches["train"], loss_fn, training, device,
                   checkpoint_path=out_dir / "checkpoint.pt", evaluate=validate)
-    barrier()  # rank 0 writes best.pt; every rank reads it
+    barrier()  # rank 0 wrote best.pt
     model.load_state_dict(load_checkpoint(best_path, map_location=device)["state_dict"])
-    test = {f"test_{k}": v for k, v in evaluate(model, batches["test"], device).items()}
+    return history
+
+
+def _finish_training(run: Run, stage_key: str, model: nn.Module, history: list[dict], out_dir: Path,
+                     device, params: dict) -> dict:
     count = count_flops(model, model.example_input_shape[1:])
-    result = {"model": model_name, "dataset": loaders.dataset, "seed": seed, "epochs": training.epochs,
-              "flops": count.flops, "params": count.params, **test,
-              "best_val": best_score, "history": history, "environment": environment_record(device)}
+    result = {"stage_key": stage_key, "flops": count.flops, "params": count.params,
+              "best_val": max(row.get(f"val_{run.task()[2]}", -math.inf) for row in history),
+              "history": history, **params}
     if is_main_process():
         save_checkpoint({"state_dict": model.state_dict()}, out_dir / "model.pt")
-        (out_dir / "result.json").write_text(json.dumps(result, indent=2))
+        (out_dir / "train.json").write_text(json.dumps(result, indent=2))
+    run.log(stage_key, device, params=params, history=history,
+            metrics={"flops": count.flops, "params": count.params, "best_val": result["best_val"]})
     return result
+
+
+def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto") -> dict:
+    """Train the unpruned model; the best validation epoch is kept (test comes in evaluate)."""
+    device = _device(device)
+    torch.manual_seed(seed)
+    model = run.model().to(device)
+    training = TrainConfig.from_dict(run.spec["train"])
+    history = _train_selected(run, model, training, out_dir, device)
+    return _finish_training(run, f"train_baseline/{run.name}/seed{seed}", model, history, out_dir,
+                            device, {"seed": seed})
+
+
+def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, device: str = "auto") -> dict:
+    """Tick-Tock from the baseline weights; one plain checkpoint per save point."""
+    from gdbench.gates import decorate  # torch-pruning loads only where it is used
+    from gdbench.pruning.ticktock import TickTock, TickTockConfig, write_trace
+
+    if method != "gate_decorator":
+        raise ValueError(f"unknown pruning method {method!r}")
+    device = _device(device)
+    torch.manual_seed(seed)
+    model = run.model(pretrained=False)
+    model.load_state_dict(load_checkpoint(baseline)["state_dict"])
+    model = decorate(model.to(device))
+    config = TickTockConfig.from_dict({"save_flops_ratios": (run.spec["prune"]["target_flops_ratio"],),
+                                       **run.spec["prune"]})
+    batches = run.loaders(device)
+    loss_fn, evaluate, key = run.task()
+    ticktock = TickTock(model, batches["train"], loss_fn, config, device=device, save_dir=out_dir,
+                        evaluate=lambda m: evaluate(m, batches["val"], device)[key])
+    trace = ticktock.run()
+    write_trace(trace, out_dir / "trace.csv")
+    result = {"ticks": ticktock.ticks, "saved": {f"{k:.2f}": str(v) for k, v in ticktock.saved.items()},
+              "final_flops_ratio": trace[-1]["flops_ratio"]}
+    (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
+    run.log(f"prune/{run.name}/{method}/seed{seed}", device, params={"seed": seed, "method": method},
+            history=trace, metrics={"ticks": ticktock.ticks, "final_flops_ratio": result["final_flops_ratio"]},
+            artifacts=[out_dir / "trace.csv"])
+    return result
+
+
+def finetune(run: Run, method: str, target: float, seed: int, pruned: Path, out_dir: Path,
+             device: str = "auto") -> dict:
+    """Fine-tune a pruned checkpoint: triangular lr, no sparsity term (authors' code)."""
+    device = _device(device)
+    torch.manual_seed(seed)
+    checkpoint = load_checkpoint(pruned)
+    model = run.pruned_model(checkpoint["state_dict"]).to(device)
+    from gdbench.pruning.api import FinetuneConfig
+
+    spec = FinetuneConfig(**run.spec["finetune"])
+    training = TrainConfig(epochs=max(1, spec.epochs), lr=spec.lr_max, lr_min=spec.lr_min, schedule="triangular",
+                           momentum=spec.momentum, weight_decay=spec.weight_decay)
+    history = _train_selected(run, model, training, out_dir, device)
+    return _finish_training(run, f"finetune/{run.name}/{method}/{target:.2f}/seed{seed}", model, history,
+                            out_dir, device, {"seed": seed, "method": method, "target": target})
+
+
+def scratch_epochs(baseline_epochs: int, flops_ratio: float, variant: str) -> int:
+    """Scratch-E trains as many epochs as the baseline; Scratch-B as much compute, i.e. epochs
+    scaled by 1 / FLOPs ratio (Liu et al. 2019, "Rethinking the value of network pruning")."""
+    if variant == "scratch_e":
+        return baseline_epochs
+    if variant == "scratch_b":
+        return max(baseline_epochs, round(baseline_epochs / flops_ratio))
+    raise ValueError(f"unknown scratch variant {variant!r}; allowed: scratch_e, scratch_b")
+
+
+def reinitialise(model: nn.Module) -> nn.Module:
+    """Fresh weights for a pruned architecture: Kaiming-normal convs and linears, zero biases,
+    BN (1, 0) and reset statistics."""
+    for layer in model.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.kaiming_normal_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm2d):
+            layer.reset_parameters()
+    return model
+
+
+def scratch(run: Run, method: str, target: float, seed: int, variant: str, pruned: Path, out_dir: Path,
+            device: str = "auto") -> dict:
+    """Train the pruned architecture from a fresh initialisation (Scratch-E or Scratch-B)."""
+    device = _device(device)
+    torch.manual_seed(seed)
+    checkpoint = load_checkpoint(pruned)
+    model = reinitialise(run.pruned_model(checkpoint["state_dict"])).to(device)
+    base = TrainConfig.from_dict(run.spec["train"])
+    epochs = scratch_epochs(base.epochs, checkpoint["flops_ratio"], variant)
+    scale = epochs / base.epochs
+    training = TrainConfig.from_dict({**run.spec["train"], "epochs": epochs,
+                                      "milestones": [round(m * scale) for m in base.milestones]})
+    history = _train_selected(run, model, training, out_dir, device)
+    return _finish_training(run, f"{variant}/{run.name}/{method}/{target:.2f}/seed{seed}", model, history,
+                            out_dir, device, {"seed": seed, "method": method, "target": target,
+                                              "variant": variant, "epochs": epochs})
+
+
+def evaluate(run: Run, stage: str, seed: int, model_path: Path, baseline_path: Path, out_dir: Path,
+             method: str = "", target: float | None = None, device: str = "auto") -> dict:
+    """The one evaluation on the test set, with FLOPs and parameter reductions vs the baseline."""
+    device = _device(device)
+    model = run.pruned_model(load_checkpoint(model_path)["state_dict"]).to(device)
+    baseline = run.pruned_model(load_checkpoint(baseline_path)["state_dict"])
+    _, evaluate_fn, _ = run.task()
+    test = {f"test_{k}": v for k, v in evaluate_fn(model, run.loaders(device)["test"], device).items()}
+    shape = model.example_input_shape[1:]
+    ours, reference = count_flops(model, shape), count_flops(baseline, shape)
+    result = {**test, "flops": ours.flops, "params": ours.params,
+              "flops_reduction": 1 - ours.flops / reference.flops,
+              "params_reduction": 1 - ours.params / reference.params}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
+    where = f"{run.name}/{method}/{target:.2f}" if target is not None else f"{run.name}/baseline"
+    run.log(f"evaluate/{stage}/{where}/seed{seed}", device, metrics=result,
+            params={"seed": seed, "stage": stage, "method": method or "none",
+                    "target": "none" if target is None else target},
+            artifacts=[model_path])
+    return result
+
+
+def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None = None) -> None:
+    """Generated data (smoke) or the real dataset's prepare step; the flag marks it done."""
+    from gdbench.data import registry
+
+    root = Path(config["data_root"])
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}")
+    if config["synthetic_data"]:
+        registry.synth(dataset, root, per_class)
+    else:
+        registry.prepare(dataset, root)
+    flag.parent.mkdir(parents=True, exist_ok=True)
+    flag.write_text(json.dumps({"dataset": dataset, "root": str(root), "synthetic": config["synthetic_data"]}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -111,6 +111,17 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.schedule = {self.schedule!r}: must be one of {SCHEDULES}")
         if self.epochs < 1:
             raise ValueError(f"TrainConfig.epochs = {self.epochs}: must be >= 1")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {unknown}; allowed: {sorted(known)}")
+        values = dict(values)
+        if "milestones" in values:
+            values["milestones"] = tuple(values["milestones"])
+        return cls(**values)
 
     def lr_at(self, step: int, steps_per_epoch: int) -> float:
         """Learning rate of global batch `step` (schedules move every batch, not every epoch)."""

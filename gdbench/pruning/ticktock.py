@@ -199,7 +199,7 @@ class TickTock:
         for point in self.config.save_flops_ratios:
             if ratio <= point and point not in self.saved and self.save_dir is not None:
                 self.saved[point] = save_checkpoint(self.plain_checkpoint(ratio),
-                                                    self.save_dir / f"flops_{point:.2f}.pt")
+                                                    self.save_dir / checkpoint_name(point))
 
     def plain_checkpoint(self, ratio: float) -> dict:
         """State of the model with gates folded in, plus its size: loadable weights_only."""
@@ -209,6 +209,11 @@ class TickTock:
                 "flops_ratio": ratio, "original_flops": self.original_flops, "tick": self.ticks,
                 "config": {k: list(v) if isinstance(v, tuple) else v
                            for k, v in asdict(self.config).items()}}
+
+
+def checkpoint_name(flops_ratio: float) -> str:
+    """File of the save point at `flops_ratio` (the config's spelling: 0.4 -> flops_0.4.pt)."""
+    return f"flops_{flops_ratio:g}.pt"
 
 
 def write_trace(trace: list[dict], path: Path) -> None:

@@ -10,7 +10,7 @@ from gdbench.gates import gated_layers
 from gdbench.models import resnet_cifar
 from gdbench.pruning.plan import floor_channels
 from gdbench.pruning.surgery import load_pruned_state_dict
-from gdbench.pruning.ticktock import TickTock, TickTockConfig
+from gdbench.pruning.ticktock import TickTock, TickTockConfig, checkpoint_name
 from gdbench.train import triangular_lr
 
 
@@ -48,7 +48,7 @@ def test_ticktock_reaches_target_keeps_floors_and_writes_save_points(tmp_path):
     assert [i for i, p in enumerate(phases) if p == "tock"][1] == 4  # then after every 3 Ticks
 
     for point in (0.8, 0.6):
-        checkpoint = load_checkpoint(tmp_path / f"flops_{point:.2f}.pt")
+        checkpoint = load_checkpoint(tmp_path / checkpoint_name(point))
         assert checkpoint["flops_ratio"] <= point
         plain = load_pruned_state_dict(resnet_cifar(14, 4, base_width=8), checkpoint["state_dict"])
         assert count_flops(plain, (3, 16, 16)).flops == checkpoint["flops"]

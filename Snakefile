@@ -1,0 +1,31 @@
+# gdbench: the Gate Decorator reproduction DAG.
+#   snakemake --cores all --resources gpu=4                      the paper run (configs/config.yaml)
+#   snakemake --cores 2 --configfile configs/smoke.yaml          everything on generated data, CPU
+# Rules live in workflow/rules/; each calls one `gdbench stage ...` command (gdbench/cli_stage.py).
+from pathlib import Path
+
+from gdbench.config import resolve, write_resolved
+
+configfile: "configs/config.yaml"
+
+# Validate the whole config (schemas with additionalProperties: false) before any job exists:
+# a misspelled key stops `snakemake -n` with the key's path and the keys allowed there.
+RUN = resolve(config, Path(workflow.basedir) / "configs" / "experiments")
+RUN["results_dir"] = "results"
+R = f"results/{RUN['profile']}"
+CONFIG_JSON = write_resolved(RUN, f"{R}/config.json")
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/prune.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/scratch.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        f"{R}/report/summary.md",
+    default_target: True

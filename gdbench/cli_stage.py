@@ -1,0 +1,125 @@
+"""`gdbench stage <name>`: the command each Snakemake rule runs, one per DAG node.
+
+GPU stages take their devices from the GPU slot allocator first (gdbench.gpu_slots) and then
+run in a child process that sees only those devices (under torchrun when a training stage has
+more than one); with no GPU on the machine they run here, on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+TRAINING = ("train_baseline", "finetune", "scratch")
+GPU_STAGES = (*TRAINING, "prune", "evaluate")
+
+
+def add_parser(commands) -> None:
+    stage = commands.add_parser("stage", help="run one DAG node (what each Snakemake rule calls)")
+    stages = stage.add_subparsers(dest="stage", metavar="STAGE", required=True)
+
+    def common(name: str, help_text: str, experiment: bool = True):
+        parser = stages.add_parser(name, help=help_text)
+        parser.add_argument("--config", required=True, help="resolved run config (results/<profile>/config.json)")
+        if experiment:
+            parser.add_argument("--experiment", required=True)
+        if name in GPU_STAGES:
+            parser.add_argument("--gpus", type=int, default=0, help="GPUs to take from the slot allocator")
+        parser.set_defaults(run=_run_stage)
+        return parser
+
+    parser = common("prepare_data", "generate (smoke) or prepare and verify a dataset", experiment=False)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--flag", required=True, help="file written when done")
+    parser.add_argument("--per-class", type=int, help="generated images per class")
+    parser = common("init_tracking", "create the MLflow store and experiments before parallel jobs", experiment=False)
+    parser = common("train_baseline", "train the unpruned model (validation-selected)")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    parser = common("prune", "Tick-Tock pruning with a checkpoint per save point")
+    for flag in ("--method", "--baseline", "--out"):
+        parser.add_argument(flag, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    for name, help_text in (("finetune", "fine-tune a pruned checkpoint"),
+                            ("scratch", "train a pruned architecture from scratch (Scratch-E / Scratch-B)")):
+        parser = common(name, help_text)
+        for flag in ("--method", "--pruned", "--out"):
+            parser.add_argument(flag, required=True)
+        parser.add_argument("--target", type=float, required=True)
+        parser.add_argument("--seed", type=int, required=True)
+        if name == "scratch":
+            parser.add_argument("--variant", required=True, choices=("scratch_e", "scratch_b"))
+    parser = common("evaluate", "evaluate a trained model once on the test set")
+    for flag in ("--stage-name", "--model", "--baseline", "--out"):
+        parser.add_argument(flag, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--method", default="")
+    parser.add_argument("--target", type=float)
+    parser = common("report", "summary tables from the MLflow runs", experiment=False)
+    parser.add_argument("--out", required=True)
+
+
+def _in_gpu_slots(args: argparse.Namespace, config: dict, argv: list[str]) -> int | None:
+    """Run this stage in a child holding `args.gpus` GPUs; None when it should run here."""
+    from gdbench.gpu_slots import gpu_slots, visible_devices
+
+    if getattr(args, "gpus", 0) <= 0:
+        return None
+    if not visible_devices():
+        print(f"gdbench stage {args.stage}: no GPU on this machine, running on CPU", file=sys.stderr)
+        return None
+    if "SLURM_JOB_ID" in os.environ:  # the cluster scheduler already gave this job its own GPUs
+        return None
+    state_dir = Path(config["results_dir"]) / config["profile"] / ".gpu_slots" / socket.gethostname()
+    child_argv = list(argv)
+    child_argv[child_argv.index("--gpus") + 1] = "0"
+    with gpu_slots(args.gpus, state_dir) as devices:
+        launcher = [sys.executable, "-m", "gdbench.cli"]
+        if len(devices) > 1 and args.stage in TRAINING:
+            launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                        f"--nproc_per_node={len(devices)}", "-m", "gdbench.cli"]
+        return subprocess.run([*launcher, *child_argv], env=dict(os.environ)).returncode
+
+
+def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
+    from gdbench import stages
+
+    config = json.loads(Path(args.config).read_text())
+    child = _in_gpu_slots(args, config, argv) if args.stage in GPU_STAGES else None
+    if child is not None:
+        return child
+    device = config["device"]
+    if args.stage == "prepare_data":
+        stages.prepare_data(config, args.dataset, Path(args.flag), args.per_class)
+    elif args.stage == "init_tracking":
+        from gdbench.track import init_store, tracking_uri
+
+        init_store(tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri")),
+                   list(config["experiments"]), config["profile"])
+    elif args.stage == "report":
+        from gdbench.report.summary import write_summary
+        from gdbench.track import tracking_uri
+
+        uri = tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri"))
+        write_summary(uri, list(config["experiments"]), config["profile"], args.out)
+    else:
+        run = stages.Run(config, args.experiment)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        if args.stage == "train_baseline":
+            stages.train_baseline(run, args.seed, out, device)
+        elif args.stage == "prune":
+            stages.prune(run, args.method, args.seed, Path(args.baseline), out, device)
+        elif args.stage == "finetune":
+            stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device)
+        elif args.stage == "scratch":
+            stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device)
+        elif args.stage == "evaluate":
+            stages.evaluate(run, args.stage_name, args.seed, Path(args.model), Path(args.baseline), out,
+                            args.method, args.target, device)
+    return 0

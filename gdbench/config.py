@@ -1,0 +1,139 @@
+"""Configs: strict loading and validation, before any work starts.
+
+`configs/config.yaml` says what to run; `configs/experiments/<name>.yaml` says how, with the
+paper's hyper-parameters and expected numbers; `overrides` in the run config lay any part of an
+experiment over its file (smoke.yaml shrinks everything that way). Both levels are checked
+against JSON schemas (gdbench/schemas/) with `additionalProperties: false` everywhere, so a
+misspelled key fails at DAG build with its full path and the keys allowed there.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config is malformed; the message names the file, the key path and what is allowed."""
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must hold a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict:
+    return yaml.safe_load(resources.files("gdbench.schemas").joinpath(f"{name}.schema.yaml").read_text())
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return f"{path}: {error.instance!r} is not allowed; allowed: {', '.join(map(repr, error.validator_value))}"
+    if error.validator == "propertyNames":
+        return f"{path}: {error.message}"
+    if error.validator == "required":
+        return f"{path}: {error.message}"
+    return f"{path}: {error.instance!r} is invalid ({error.message})"
+
+
+def validate(data: dict, schema_name: str, where: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("\n".join(f"{where}: {_describe(e)}" for e in errors))
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """`update` laid over `base`: mappings merge key by key, anything else is replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _check_consistency(name: str, experiment: dict, where: str) -> None:
+    """Rules one schema cannot state: settings that contradict each other."""
+    problems = []
+    prune = experiment["prune"]
+    target = prune["target_flops_ratio"]
+    saves = prune.get("save_flops_ratios", [target])
+    if any(point < target for point in saves):
+        problems.append(f"prune.save_flops_ratios {saves}: every save point must be >= "
+                        f"prune.target_flops_ratio {target} (pruning stops there)")
+    if prune.get("tock_lr_min", 1e-3) > prune.get("tock_lr_max", 1e-2):
+        problems.append("prune.tock_lr_min must not exceed prune.tock_lr_max")
+    finetune = experiment["finetune"]
+    if finetune.get("lr_min", 1e-3) > finetune.get("lr_max", 1e-2):
+        problems.append("finetune.lr_min must not exceed finetune.lr_max")
+    for index, row in enumerate(experiment["expected"]):
+        if "target" in row and row["target"] not in saves:
+            problems.append(f"expected.{index}.target {row['target']} is not one of "
+                            f"prune.save_flops_ratios {saves}")
+    data, model = experiment["data"], experiment["model"]
+    segmentation = data["dataset"].startswith("voc")
+    if segmentation != model["name"].startswith(("fcn", "unet")):
+        problems.append(f"model.name {model['name']!r} does not fit data.dataset {data['dataset']!r} "
+                        f"(segmentation models go with voc, classifiers with the rest)")
+    if problems:
+        raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
+
+
+def resolve(config: dict, experiments_dir: str | Path) -> dict:
+    """The run config with every selected experiment loaded, overridden and validated."""
+    validate(config, "config", "run config")
+    resolved = {key: copy.deepcopy(value) for key, value in config.items() if key != "overrides"}
+    overrides = config.get("overrides", {})
+    unused = sorted(set(overrides) - set(config["experiments"]))
+    if unused:
+        raise ConfigError(f"run config: overrides.{unused[0]}: experiment is not selected in experiments "
+                          f"{config['experiments']}")
+    resolved["experiments"] = {}
+    for name in config["experiments"]:
+        path = Path(experiments_dir) / f"{name}.yaml"
+        experiment = deep_merge(load_yaml(path), overrides.get(name, {}))
+        where = f"experiment {name} ({path}{' + overrides' if name in overrides else ''})"
+        validate(experiment, "experiment", where)
+        _check_consistency(name, experiment, where)
+        resolved["experiments"][name] = experiment
+    resolved.setdefault("mlflow", {"tracking_uri": None})
+    return resolved
+
+
+def fingerprint(part: dict) -> str:
+    """Short stable hash of a config part: a rule reruns when the settings it uses change."""
+    return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def write_resolved(resolved: dict, path: str | Path) -> str:
+    """Write the resolved config as JSON for the stage commands; the file is rewritten only
+    when its content changes, so an unchanged config never looks newer to Snakemake."""
+    path = Path(path)
+    text = json.dumps(resolved, indent=2, sort_keys=True)
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(path)

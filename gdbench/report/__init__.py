@@ -1,0 +1,1 @@
+"""Reports built from MLflow runs, never from ad-hoc files."""

@@ -1,0 +1,121 @@
+"""MLflow tracking: the only module that imports mlflow.
+
+Default store: SQLite at `<results>/mlflow.db` (absolute URI); `MLFLOW_TRACKING_URI` points
+everything at a team server instead. The store and its experiments are created once, before
+parallel jobs start (concurrent first use of a fresh SQLite file races on its schema migration,
+FACTS §5). One MLflow experiment per paper experiment; under it one parent run per profile and
+one child run per DAG job. A job that runs again replaces its run instead of adding one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # telemetry off unless asked for
+
+STAGE_KEY, ROLE, PROFILE = "gdbench.stage_key", "gdbench.role", "gdbench.profile"
+_BATCH = 100  # MLflow accepts at most 100 params or tags per log_batch call
+
+
+def tracking_uri(results_dir: str | Path, configured: str | None = None) -> str:
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    if configured:
+        return configured
+    return f"sqlite:///{(Path(results_dir).resolve() / 'mlflow.db')}"
+
+
+def _client(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _experiment_id(client, name: str) -> str:
+    experiment = client.get_experiment_by_name(name)
+    return experiment.experiment_id if experiment is not None else client.create_experiment(name)
+
+
+def _parent_run_id(client, experiment_id: str, profile: str) -> str:
+    runs = client.search_runs([experiment_id], f"tags.`{ROLE}` = 'parent' and tags.`{PROFILE}` = '{profile}'")
+    if runs:
+        return runs[0].info.run_id
+    run = client.create_run(experiment_id, run_name=profile, tags={ROLE: "parent", PROFILE: profile})
+    return run.info.run_id
+
+
+def init_store(uri: str, experiments: list[str], profile: str) -> None:
+    """Create the store, one MLflow experiment per paper experiment and its parent run."""
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    client = _client(uri)
+    for name in experiments:
+        _parent_run_id(client, _experiment_id(client, name), profile)
+
+
+def flatten(values: dict, prefix: str = "") -> dict[str, str]:
+    """{'train': {'lr': 0.1}} -> {'train.lr': '0.1'}: MLflow params are flat strings."""
+    flat = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat
+
+
+def git_revision(directory: str | Path = ".") -> str:
+    try:
+        revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return revision + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def log_stage(uri: str, experiment: str, profile: str, stage_key: str, *, params: dict,
+              metrics: dict[str, float], history: list[dict] | None = None, tags: dict | None = None,
+              artifacts: list[Path] = ()) -> str:
+    """Log one DAG job as a child run; an earlier run of the same job is deleted first."""
+    from mlflow.entities import Metric, Param
+
+    client = _client(uri)
+    experiment_id = _experiment_id(client, experiment)
+    parent = _parent_run_id(client, experiment_id, profile)
+    for old in client.search_runs([experiment_id], f"tags.`{STAGE_KEY}` = '{stage_key}'"):
+        client.delete_run(old.info.run_id)
+    all_tags = {STAGE_KEY: stage_key, PROFILE: profile, ROLE: "stage", "mlflow.parentRunId": parent,
+                **{k: str(v) for k, v in (tags or {}).items()}}
+    run = client.create_run(experiment_id, run_name=stage_key, tags=all_tags)
+    run_id = run.info.run_id
+    try:
+        flat = [Param(k, v) for k, v in flatten(params).items()]
+        for start in range(0, len(flat), _BATCH):
+            client.log_batch(run_id, params=flat[start:start + _BATCH])
+        rows = [Metric(k, float(v), 0, step) for step, row in enumerate(history or [], start=1)
+                for k, v in row.items() if isinstance(v, (int, float))]
+        rows += [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
+        for start in range(0, len(rows), 1000):
+            client.log_batch(run_id, metrics=rows[start:start + 1000])
+        for path in artifacts:
+            client.log_artifact(run_id, str(path))
+        client.set_terminated(run_id, "FINISHED")
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    return run_id
+
+
+def stage_runs(uri: str, experiment: str, profile: str):
+    """Every finished job run of `experiment` in `profile`, as a pandas DataFrame."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.search_runs(experiment_names=[experiment], output_format="pandas",
+                              filter_string=f"tags.`{ROLE}` = 'stage' and tags.`{PROFILE}` = '{profile}' "
+                                            f"and attributes.status = 'FINISHED'")
