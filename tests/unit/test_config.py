@@ -1,0 +1,76 @@
+import copy
+from pathlib import Path
+
+import pytest
+
+from gdbench.config import ConfigError, deep_merge, load_yaml, resolve
+
+REPO = Path(__file__).resolve().parents[2]
+EXPERIMENTS = REPO / "configs" / "experiments"
+
+
+@pytest.fixture()
+def config():
+    return load_yaml(REPO / "configs" / "config.yaml")
+
+
+def test_default_config_is_the_paper_run(config):
+    resolved = resolve(config, EXPERIMENTS)
+    assert set(resolved["experiments"]) == {"resnet56_cifar10", "vgg16m_cifar100", "vgg16m_cub200",
+                                            "resnet50_imagenet", "fcn8s_voc"}
+    for name in ("resnet56_cifar10", "vgg16m_cifar100"):
+        assert len(resolved["experiments"][name]["seeds"]) >= 3  # CIFAR: at least 3 seeds
+
+
+def test_smoke_config_resolves(config):
+    smoke = deep_merge(config, load_yaml(REPO / "configs" / "smoke.yaml"))
+    resolved = resolve(smoke, EXPERIMENTS)
+    assert resolved["synthetic_data"] and resolved["device"] == "cpu"
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"prune": {"tick_fracton": 0.1}}, r"prune: unknown key\(s\) 'tick_fracton'; allowed: .*prune_fraction_per_tick"),
+    ({"train": {"lr": -1}}, r"train\.lr: -1 is invalid"),
+    ({"train": {"schedule": "linear"}}, r"train\.schedule: 'linear' is not allowed; allowed: 'step', 'cosine', 'triangular'"),
+    ({"model": {"name": "resnet57"}}, r"model\.name: 'resnet57' is not allowed"),
+    ({"data": {"dataset": "mnist"}}, r"data\.dataset: 'mnist' is not allowed"),
+    ({"prune": {"target_flops_ratio": 1.5}}, r"prune\.target_flops_ratio: 1\.5 is invalid"),
+    ({"seeds": []}, r"seeds: \[\] is invalid"),
+    ({"prune": {"save_flops_ratios": [0.2]}}, r"every save point must be >= prune\.target_flops_ratio"),
+    ({"finetune": {"lr_min": 0.1, "lr_max": 0.01}}, r"finetune\.lr_min must not exceed finetune\.lr_max"),
+    ({"model": {"name": "fcn8s_vgg16"}}, r"does not fit data\.dataset 'cifar10'"),
+])
+def test_bad_experiment_settings_name_the_key(config, override, message):
+    bad = copy.deepcopy(config)
+    bad["overrides"] = {"resnet56_cifar10": override}
+    with pytest.raises(ConfigError, match=message) as error:
+        resolve(bad, EXPERIMENTS)
+    assert "resnet56_cifar10" in str(error.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"experimnts": ["resnet56_cifar10"]}, r"unknown key\(s\) 'experimnts'"),
+    ({"device": "gpu"}, r"device: 'gpu' is invalid"),
+    ({"methods": ["magic"]}, r"methods\.0: 'magic' is not allowed"),
+    ({"experiments": ["resnet56_cifar100"]}, r"experiments\.0: 'resnet56_cifar100' is not allowed"),
+    ({"synthetic_data": "yes"}, r"synthetic_data: 'yes' is invalid"),
+    ({"overrides": {"vgg16m_cub200": {}}, "experiments": ["resnet56_cifar10"]}, r"overrides\.vgg16m_cub200: experiment is not selected"),
+])
+def test_bad_run_settings_name_the_key(config, change, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve({**config, **change}, EXPERIMENTS)
+
+
+def test_missing_and_malformed_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml: config file not found"):
+        load_yaml(tmp_path / "nowhere.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("train: {lr: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):
+        load_yaml(broken)
+
+
+def test_overrides_merge_key_by_key():
+    merged = deep_merge({"train": {"lr": 0.1, "epochs": 160}, "seeds": [0, 1, 2]},
+                       {"train": {"epochs": 2}, "seeds": [0]})
+    assert merged == {"train": {"lr": 0.1, "epochs": 2}, "seeds": [0]}

@@ -1,0 +1,57 @@
+"""The README's main job: the whole DAG on generated data, on CPU, end to end (minutes)."""
+
+import json
+
+import pytest
+
+from gdbench.config import deep_merge, load_yaml, resolve
+from gdbench.track import stage_runs, tracking_uri
+
+from conftest import REPO, job_counts, snakemake
+
+CONFIGS = [str(REPO / "configs" / "config.yaml"), str(REPO / "configs" / "smoke.yaml")]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = snakemake(workdir, "--cores", "2", "--configfile", *CONFIGS)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    resolved = resolve(deep_merge(load_yaml(CONFIGS[0]), load_yaml(CONFIGS[1])), REPO / "configs" / "experiments")
+    return workdir, result, resolved
+
+
+def test_every_experiment_is_evaluated_and_reported(smoke):
+    workdir, _, resolved = smoke
+    results = workdir / "results" / "smoke"
+    evaluations = list(results.rglob("evaluate.json"))
+    for name, experiment in resolved["experiments"].items():
+        mine = [json.loads(p.read_text()) for p in evaluations if p.is_relative_to(results / name)]
+        metric = "test_miou" if experiment["data"]["dataset"] == "voc" else "test_top1"
+        assert mine and all(0 <= row[metric] <= 1 for row in mine)
+        pruned = [row for row in mine if row["flops_reduction"] > 0]
+        target = min(experiment["prune"]["save_flops_ratios"])
+        assert any(row["flops_reduction"] >= 1 - target - 1e-9 for row in pruned)  # reached its target
+    summary = (results / "report" / "summary.md").read_text()
+    for name in resolved["experiments"]:
+        assert name in summary
+
+
+def test_a_second_run_has_nothing_to_do(smoke):
+    workdir, _, _ = smoke
+    result = snakemake(workdir, "-n", "--cores", "2", "--configfile", *CONFIGS)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_mlflow_holds_one_run_per_job(smoke):
+    workdir, result, resolved = smoke
+    jobs = job_counts(result.stdout + result.stderr)
+    logging_rules = ("train_baseline", "prune", "finetune", "scratch", "evaluate", "evaluate_baseline")
+    uri = tracking_uri(workdir / "results")
+    runs = {name: stage_runs(uri, name, "smoke") for name in resolved["experiments"]}
+    assert sum(len(r) for r in runs.values()) == sum(jobs[rule] for rule in logging_rules)
+    for frame in runs.values():
+        assert frame["tags.gdbench.stage_key"].is_unique  # no duplicates
+        assert (frame["tags.mlflow.parentRunId"].nunique()) == 1  # all under the profile's parent run
+        assert {"tags.git_revision", "tags.device", "tags.torch"} <= set(frame.columns)
