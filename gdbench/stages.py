@@ -190,6 +190,8 @@ def scratch_epochs(baseline_epochs: int, flops_ratio: float, variant: str) -> in
 def reinitialise(model: nn.Module) -> nn.Module:
     """Fresh weights for a pruned architecture: Kaiming-normal convs and linears, zero biases,
     BN (1, 0) and reset statistics."""
+    # DEVIATION: one initialisation for every model (the CIFAR ResNets' own); torchvision's
+    # ResNet-50 uses fan-out Kaiming and the FCN's up-sampling starts bilinear.
     for layer in model.modules():
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.kaiming_normal_(layer.weight)
