@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -61,57 +60,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _emit(title: str, result: dict, json_path: str | None) -> None:
-    from gdbench.bench import environment
-
-    result = {**result, **environment()}
-    print(title)
-    for key, value in result.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else value
-        print(f"  {key:<40} {shown}")
-    if json_path:
-        Path(json_path).write_text(json.dumps(result, indent=2))
-
-
-def _cmd_bench_prune_step(args: argparse.Namespace) -> int:
-    from gdbench.bench.pruning import prune_step
-
-    _emit(f"prune step, {args.model}, seconds (median of {args.steps})",
-          prune_step(args.model, args.steps, args.prune_fraction), args.json)
-    return 0
-
-
-def _cmd_bench_tick_overhead(args: argparse.Namespace) -> int:
-    from gdbench.bench.pruning import tick_overhead
-
-    _emit(f"Tick epoch against plain epoch, {args.model}, seconds",
-          tick_overhead(args.model, args.samples, args.batch_size, args.repeats), args.json)
-    return 0
-
-
-def _cmd_bench_train_throughput(args: argparse.Namespace) -> int:
-    from gdbench.bench.training import train_throughput
-
-    _emit(f"training throughput, {args.model}", train_throughput(
-        args.model, args.variants, args.samples, args.batch_size, args.epochs, args.workers, args.device), args.json)
-    return 0
-
-
-def _cmd_bench_latency(args: argparse.Namespace) -> int:
-    from gdbench.bench.latency import latency
-
-    _emit(f"inference latency, {args.model}, baseline against pruned to {args.flops_ratio} FLOPs",
-          latency(args.model, args.flops_ratio, args.batch_sizes, args.repeats, args.device), args.json)
-    return 0
-
-
-def _cmd_bench_gpu_check(args: argparse.Namespace) -> int:
-    from gdbench.bench import gpu_check
-
-    _emit(f"GPU check, {args.model}", gpu_check(args.model), args.json)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     from gdbench.data.loaders import DATASETS
     from gdbench.models import MODELS
@@ -146,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", required=True, choices=sorted(MODELS))
     train.add_argument("--dataset", required=True, choices=DATASETS)
     train.add_argument("--data-root", required=True)
-    train.add_argument("--out", required=True, help="stage folder: checkpoint.pt, model.pt, result.json")
+    train.add_argument("--out", required=True, help="folder for checkpoint.pt, best.pt, model.pt, train.json, evaluate.json and mlflow.db")
     train.add_argument("--num-classes", type=int, help="default: the model's own")
     train.add_argument("--pretrained", help="ImageNet backbone weights file (torchvision state dict)")
     train.add_argument("--width-divisor", type=int, help="thin VGG/FCN models (smoke runs)")
@@ -166,49 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_cmd_train)
 
-    from gdbench import cli_stage
+    from gdbench import cli_bench, cli_stage
 
     cli_stage.add_parser(commands)
 
-    bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
-    benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    step = benches.add_parser("prune-step", help="seconds per prune step against torch-pruning's magnitude pruner")
-    step.add_argument("--model", default="resnet56", choices=sorted(MODELS))
-    step.add_argument("--steps", type=int, default=5)
-    step.add_argument("--prune-fraction", type=float, default=0.002)
-    step.add_argument("--json", help="also write the result to this JSON file")
-    step.set_defaults(run=_cmd_bench_prune_step)
-    tick = benches.add_parser("tick-overhead", help="one Tick epoch against one plain training epoch")
-    tick.add_argument("--model", default="resnet56", choices=sorted(MODELS))
-    tick.add_argument("--samples", type=int, default=1024)
-    tick.add_argument("--batch-size", type=int, default=128)
-    tick.add_argument("--repeats", type=int, default=2)
-    tick.add_argument("--json", help="also write the result to this JSON file")
-    tick.set_defaults(run=_cmd_bench_tick_overhead)
-    from gdbench.bench.training import VARIANTS
-
-    throughput = benches.add_parser("train-throughput", help="training images/s per data path (DataLoader, on-device tensors, bf16 + channels_last, compile)")
-    throughput.add_argument("--model", default="resnet56", choices=sorted(MODELS))
-    throughput.add_argument("--variants", nargs="+", choices=VARIANTS, default=["dataloader", "tensor"])
-    throughput.add_argument("--samples", type=int, default=5000)
-    throughput.add_argument("--batch-size", type=int, default=128)
-    throughput.add_argument("--epochs", type=int, default=1, help="timed epochs after one warm-up epoch")
-    throughput.add_argument("--workers", type=int, default=2)
-    throughput.add_argument("--device", help="default: cuda if present, else cpu")
-    throughput.add_argument("--json", help="also write the result to this JSON file")
-    throughput.set_defaults(run=_cmd_bench_train_throughput)
-    speed = benches.add_parser("latency", help="inference latency of a baseline against its pruned version")
-    speed.add_argument("--model", default="resnet56", choices=sorted(MODELS))
-    speed.add_argument("--flops-ratio", type=float, default=0.3, help="kept / original FLOPs of the pruned version")
-    speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
-    speed.add_argument("--repeats", type=int, default=20)
-    speed.add_argument("--device", help="default: cuda if present, else cpu")
-    speed.add_argument("--json", help="also write the result to this JSON file")
-    speed.set_defaults(run=_cmd_bench_latency)
-    gpu = benches.add_parser("gpu-check", help="the GPU preset: every training path on a CIFAR-10 epoch and pruned latency (scripts/gpu_check.sh)")
-    gpu.add_argument("--model", default="resnet56", choices=sorted(MODELS))
-    gpu.add_argument("--json", help="also write the result to this JSON file")
-    gpu.set_defaults(run=_cmd_bench_gpu_check)
+    cli_bench.add_parser(commands, sorted(MODELS))
     return parser
 
 

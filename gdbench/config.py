@@ -10,6 +10,7 @@ misspelled key fails at DAG build with its full path and the keys allowed there.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from functools import lru_cache
@@ -137,3 +138,13 @@ def write_resolved(resolved: dict, path: str | Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return str(path)
+
+
+def dataclass_from_dict(cls, values: dict, what: str):
+    """Build a frozen config dataclass from a mapping: unknown keys are named, lists become
+    tuples (YAML has no tuples)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown {what} setting(s) {unknown}; allowed: {sorted(known)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -13,6 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gdbench.checkpoint import load_checkpoint, save_checkpoint
+from gdbench.config import dataclass_from_dict
 from gdbench.distributed import is_distributed, is_main_process
 
 
@@ -114,14 +115,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training setting(s) {unknown}; allowed: {sorted(known)}")
-        values = dict(values)
-        if "milestones" in values:
-            values["milestones"] = tuple(values["milestones"])
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "training")
 
     def lr_at(self, step: int, steps_per_epoch: int) -> float:
         """Learning rate of global batch `step` (schedules move every batch, not every epoch)."""

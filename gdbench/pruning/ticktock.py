@@ -19,7 +19,7 @@ import copy
 import csv
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from gdbench.checkpoint import save_checkpoint
+from gdbench.config import dataclass_from_dict
 from gdbench.flops import CONVENTIONS, count_flops
 from gdbench.gates import GatedBatchNorm2d, gated_layers, undecorate
 from gdbench.pruning.groups import GateGraph
@@ -71,14 +72,7 @@ class TickTockConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TickTockConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown Tick-Tock setting(s) {unknown}; allowed: {sorted(known)}")
-        values = dict(values)
-        if "save_flops_ratios" in values:
-            values["save_flops_ratios"] = tuple(values["save_flops_ratios"])
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "Tick-Tock")
 
 
 class TickTock:

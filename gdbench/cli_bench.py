@@ -1,0 +1,95 @@
+"""`gdbench bench <benchmark>`: performance measured side by side (gdbench.bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _emit(title: str, result: dict, json_path: str | None) -> None:
+    from gdbench.bench import environment
+
+    result = {**result, **environment()}
+    print(title)
+    for key, value in result.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else value
+        print(f"  {key:<40} {shown}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2))
+
+
+def _run_prune_step(args: argparse.Namespace) -> int:
+    from gdbench.bench.pruning import prune_step
+
+    _emit(f"prune step, {args.model}, seconds (median of {args.steps})",
+          prune_step(args.model, args.steps, args.prune_fraction), args.json)
+    return 0
+
+
+def _run_tick_overhead(args: argparse.Namespace) -> int:
+    from gdbench.bench.pruning import tick_overhead
+
+    _emit(f"Tick epoch against plain epoch, {args.model}, seconds",
+          tick_overhead(args.model, args.samples, args.batch_size, args.repeats), args.json)
+    return 0
+
+
+def _run_train_throughput(args: argparse.Namespace) -> int:
+    from gdbench.bench.training import train_throughput
+
+    _emit(f"training throughput, {args.model}", train_throughput(
+        args.model, args.variants, args.samples, args.batch_size, args.epochs, args.workers, args.device), args.json)
+    return 0
+
+
+def _run_latency(args: argparse.Namespace) -> int:
+    from gdbench.bench.latency import latency
+
+    _emit(f"inference latency, {args.model}, baseline against pruned to {args.flops_ratio} FLOPs",
+          latency(args.model, args.flops_ratio, args.batch_sizes, args.repeats, args.device), args.json)
+    return 0
+
+
+def _run_gpu_check(args: argparse.Namespace) -> int:
+    from gdbench.bench import gpu_check
+
+    _emit(f"GPU check, {args.model}", gpu_check(args.model), args.json)
+    return 0
+
+
+def add_parser(commands, models: list[str]) -> None:
+    from gdbench.bench.training import VARIANTS
+
+    bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
+    benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+
+    def benchmark(name: str, help_text: str, run):
+        parser = benches.add_parser(name, help=help_text)
+        parser.add_argument("--model", default="resnet56", choices=models)
+        parser.add_argument("--json", help="also write the result to this JSON file")
+        parser.set_defaults(run=run)
+        return parser
+
+    step = benchmark("prune-step", "seconds per prune step against torch-pruning's magnitude pruner", _run_prune_step)
+    step.add_argument("--steps", type=int, default=5)
+    step.add_argument("--prune-fraction", type=float, default=0.002)
+    tick = benchmark("tick-overhead", "one Tick epoch against one plain training epoch", _run_tick_overhead)
+    tick.add_argument("--samples", type=int, default=1024)
+    tick.add_argument("--batch-size", type=int, default=128)
+    tick.add_argument("--repeats", type=int, default=2)
+    throughput = benchmark("train-throughput", "training images/s per data path (DataLoader, on-device "
+                           "tensors, bf16 + channels_last, compile)", _run_train_throughput)
+    throughput.add_argument("--variants", nargs="+", choices=VARIANTS, default=["dataloader", "tensor"])
+    throughput.add_argument("--samples", type=int, default=5000)
+    throughput.add_argument("--batch-size", type=int, default=128)
+    throughput.add_argument("--epochs", type=int, default=1, help="timed epochs after one warm-up epoch")
+    throughput.add_argument("--workers", type=int, default=2)
+    throughput.add_argument("--device", help="default: cuda if present, else cpu")
+    speed = benchmark("latency", "inference latency of a baseline against its pruned version", _run_latency)
+    speed.add_argument("--flops-ratio", type=float, default=0.3, help="kept / original FLOPs of the pruned version")
+    speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
+    speed.add_argument("--repeats", type=int, default=20)
+    speed.add_argument("--device", help="default: cuda if present, else cpu")
+    benchmark("gpu-check", "the GPU preset: every training path on a CIFAR-10 epoch and pruned latency "
+              "(scripts/gpu_check.sh)", _run_gpu_check)
