@@ -27,5 +27,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        f"{R}/report/summary.md",
+        f"{R}/report/report.md",
     default_target: True

@@ -60,7 +60,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--method", default="")
     parser.add_argument("--target", type=float)
-    parser = common("report", "summary tables from the MLflow runs", experiment=False)
+    parser = common("report", "tables and figures from the MLflow runs", experiment=False)
     parser.add_argument("--out", required=True)
 
 
@@ -102,11 +102,11 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
         init_store(tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri")),
                    list(config["experiments"]), config["profile"])
     elif args.stage == "report":
-        from gdbench.report.summary import write_summary
+        from gdbench.report.build import build_report
         from gdbench.track import tracking_uri
 
         uri = tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri"))
-        write_summary(uri, list(config["experiments"]), config["profile"], args.out)
+        build_report(uri, config, args.out)
     else:
         run = stages.Run(config, args.experiment)
         out = Path(args.out)

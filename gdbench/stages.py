@@ -234,13 +234,20 @@ def evaluate(run: Run, stage: str, seed: int, model_path: Path, baseline_path: P
               "flops_reduction": 1 - ours.flops / reference.flops,
               "params_reduction": 1 - ours.params / reference.params}
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
     (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
     where = f"{run.name}/{method}/{target:.2f}" if target is not None else f"{run.name}/baseline"
     run.log(f"evaluate/{stage}/{where}/seed{seed}", device, metrics=result,
             params={"seed": seed, "stage": stage, "method": method or "none",
                     "target": "none" if target is None else target},
-            artifacts=[model_path])
+            artifacts=[model_path, out_dir / "architecture.json"])
     return result
+
+
+def channel_counts(model: nn.Module) -> dict[str, int]:
+    """The pruned architecture: output channels of every conv, in forward order of registration."""
+    return {name: layer.out_channels for name, layer in model.named_modules()
+            if isinstance(layer, nn.Conv2d)}
 
 
 def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None = None) -> None:

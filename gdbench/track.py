@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # telemetry off unless asked for
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # logs, not bars
 
 STAGE_KEY, ROLE, PROFILE = "gdbench.stage_key", "gdbench.role", "gdbench.profile"
 _BATCH = 100  # MLflow accepts at most 100 params or tags per log_batch call
@@ -119,3 +120,12 @@ def stage_runs(uri: str, experiment: str, profile: str):
     return mlflow.search_runs(experiment_names=[experiment], output_format="pandas",
                               filter_string=f"tags.`{ROLE}` = 'stage' and tags.`{PROFILE}` = '{profile}' "
                                             f"and attributes.status = 'FINISHED'")
+
+
+def download_artifact(uri: str, run_id: str, name: str, destination: str | Path) -> Path | None:
+    """One artifact file of a run, copied under `destination`; None if the run has none such."""
+    client = _client(uri)
+    if name not in {item.path for item in client.list_artifacts(run_id)}:
+        return None
+    Path(destination).mkdir(parents=True, exist_ok=True)
+    return Path(client.download_artifacts(run_id, name, str(destination)))

@@ -1,10 +1,15 @@
 rule report:
-    """Tables from the MLflow runs (never from ad-hoc files); `snakemake report` reruns it alone."""
+    """Tables and figures from the MLflow runs (never from ad-hoc files); `snakemake report`
+    regenerates them, `snakemake --report report.html` wraps them in one HTML file."""
     input:
         evaluations(),
     output:
         f"{R}/report/summary.md",
-        f"{R}/report/summary.csv",
+        f"{R}/report/report.md",
+        report(directory(f"{R}/report/figures"), patterns=["{name}.png"],
+               caption="../report/figures.rst", category="Figures"),
+        report(directory(f"{R}/report/tables"), patterns=["{name}.csv"],
+               caption="../report/tables.rst", category="Tables"),
     params:
         config=CONFIG_JSON,
         out=lambda w, output: str(Path(output[0]).parent),

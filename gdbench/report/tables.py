@@ -1,0 +1,124 @@
+"""The paper's tables, ours beside the paper's, from MLflow runs.
+
+Each pruned model's numbers are taken per seed (its change in accuracy against the baseline of
+the same seed), then reported as mean ± std over n seeds. The paper's numbers and tolerances
+come from the experiment config's `expected:` list (every value a cell of
+results/paper/paper_numbers.csv); each such cell gets a verdict: within or outside tolerance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from gdbench.report.summary import FLOPS_NOTE
+
+ACCURACY = ("test_top1", "test_top5", "test_miou")
+COLUMNS = ("flops_reduction", "params_reduction", "baseline_test_top1", "test_top1", "test_top1_change",
+           "baseline_test_top5", "test_top5", "test_top5_change", "baseline_test_miou", "test_miou")
+LABELS = {"flops_reduction": "FLOPs ↓", "params_reduction": "Params ↓", "baseline_test_top1": "Baseline top-1",
+          "test_top1": "Pruned top-1", "test_top1_change": "Δ top-1", "baseline_test_top5": "Baseline top-5",
+          "test_top5": "Pruned top-5", "test_top5_change": "Δ top-5", "baseline_test_miou": "Baseline mIoU",
+          "test_miou": "Pruned mIoU"}
+
+
+def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per evaluated model and seed: metrics, plus the same seed's baseline accuracy
+    and the change against it."""
+    if runs.empty:
+        return pd.DataFrame()
+    frame = pd.DataFrame({"stage": runs["params.stage"], "method": runs["params.method"],
+                          "target": runs["params.target"], "seed": runs["params.seed"].astype(int)})
+    for metric in ("flops_reduction", "params_reduction", *ACCURACY):
+        if f"metrics.{metric}" in runs:
+            frame[metric] = runs[f"metrics.{metric}"].to_numpy()
+    baseline = frame[frame["stage"] == "baseline"].set_index("seed")
+    for metric in ACCURACY:
+        if metric in frame and frame[metric].notna().any():
+            frame[f"baseline_{metric}"] = frame["seed"].map(baseline[metric])
+            if metric != "test_miou":
+                frame[f"{metric}_change"] = frame[metric] - frame[f"baseline_{metric}"]
+    return frame
+
+
+def _expected_value(expected: list[dict], stage: str, target: str, metric: str):
+    for row in expected:
+        if metric.startswith("baseline_") and row["stage"] == "baseline" and row["metric"] == metric[9:]:
+            return row
+        if row["stage"] == stage and row["metric"] == metric and f"{row.get('target', '')}" == target:
+            return row
+    return None
+
+
+def comparison(models: pd.DataFrame, expected: list[dict]) -> pd.DataFrame:
+    """Rows (stage, method, target) of every pruned model; per metric: ours mean/std/n, the
+    paper's value and a verdict."""
+    rows = []
+    chosen = models[models["stage"] != "baseline"] if not models.empty else models
+    groups = chosen.groupby(["stage", "method", "target"], sort=True) if not chosen.empty else []
+    for (stage, method, target), group in groups:
+        row = {"stage": stage, "method": method, "target": target, "n": group["seed"].nunique()}
+        for metric in COLUMNS:
+            if metric not in group or group[metric].isna().all():
+                continue
+            values = group[metric].dropna()
+            row[f"{metric}_mean"] = values.mean()
+            row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else 0.0
+            paper = _expected_value(expected, stage, target, metric)
+            if paper is not None:
+                row[f"{metric}_paper"] = paper["value"]
+                row[f"{metric}_verdict"] = ("within" if abs(row[f"{metric}_mean"] - paper["value"])
+                                            <= paper["tolerance"] else "outside")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(row: pd.Series, metric: str) -> str:
+    mean = row.get(f"{metric}_mean")
+    if mean is None or pd.isna(mean):
+        return ""
+    text = f"{100 * mean:.2f} ± {100 * row[f'{metric}_std']:.2f}"
+    paper = row.get(f"{metric}_paper")
+    if paper is not None and not pd.isna(paper):
+        text += f" (paper {100 * paper:.2f}, {row[f'{metric}_verdict']})"
+    return text
+
+
+def _shown(table: pd.DataFrame) -> list[str]:
+    return [m for m in COLUMNS if f"{m}_mean" in table]
+
+
+def to_markdown(table: pd.DataFrame, title: str) -> str:
+    metrics = _shown(table)
+    header = ["Stage", "Method", "Kept FLOPs", "n", *(LABELS[m] for m in metrics)]
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for _, row in table.iterrows():
+        cells = [row["stage"], row["method"], row["target"], str(row["n"]), *(_cell(row, m) for m in metrics)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\nOurs: mean ± std over n seeds, in %; paper values and verdicts against the " \
+                              f"experiment's tolerance. {FLOPS_NOTE}\n"
+
+
+def to_latex(table: pd.DataFrame, title: str) -> str:
+    metrics = _shown(table)
+    header = ["Stage", "Method", "Kept FLOPs", "$n$",
+              *(LABELS[m].replace("↓", r"$\downarrow$").replace("Δ", r"$\Delta$") for m in metrics)]
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{title}. {FLOPS_NOTE}}}",
+             r"\begin{tabular}{" + "l" * len(header) + "}", r"\hline", " & ".join(header) + r" \\", r"\hline"]
+    for _, row in table.iterrows():
+        cells = [row["stage"].replace("_", r"\_"), row["method"].replace("_", r"\_"), row["target"], str(row["n"]),
+                 *(_cell(row, m).replace("±", r"$\pm$") for m in metrics)]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(table: pd.DataFrame, title: str, out_stem: str | Path) -> list[Path]:
+    stem = Path(out_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
+    paths[0].write_text(to_markdown(table, title))
+    table.to_csv(paths[1], index=False)
+    paths[2].write_text(to_latex(table, title))
+    return paths
