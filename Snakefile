@@ -2,15 +2,19 @@
 #   snakemake --cores all --resources gpu=4                      the paper run (configs/config.yaml)
 #   snakemake --cores 2 --configfile configs/smoke.yaml          everything on generated data, CPU
 # Rules live in workflow/rules/; each calls one `gdbench stage ...` command (gdbench/cli_stage.py).
+import sys
 from pathlib import Path
 
-from gdbench.config import resolve, write_resolved
+from gdbench.config import ConfigError, resolve, write_resolved
 
 configfile: "configs/config.yaml"
 
 # Validate the whole config (schemas with additionalProperties: false) before any job exists:
 # a misspelled key stops `snakemake -n` with the key's path and the keys allowed there.
-RUN = resolve(config, Path(workflow.basedir) / "configs" / "experiments")
+try:
+    RUN = resolve(config, Path(workflow.basedir) / "configs" / "experiments")
+except ConfigError as error:  # a user error: say what is wrong, no traceback
+    sys.exit(f"gdbench: invalid config\n{error}")
 RUN["results_dir"] = "results"
 R = f"results/{RUN['profile']}"
 CONFIG_JSON = write_resolved(RUN, f"{R}/config.json")

@@ -39,6 +39,14 @@ def test_smoke_config_resolves(config):
     ({"prune": {"save_flops_ratios": [0.2]}}, r"every save point must be >= prune\.target_flops_ratio"),
     ({"finetune": {"lr_min": 0.1, "lr_max": 0.01}}, r"finetune\.lr_min must not exceed finetune\.lr_max"),
     ({"model": {"name": "fcn8s_vgg16"}}, r"does not fit data\.dataset 'cifar10'"),
+    ({"train": {"lr": "0.1"}}, r"train\.lr: '0\.1' is invalid \('0\.1' is not of type 'number'\)"),
+    ({"prune": {"tick_data_fraction": 0}}, r"prune\.tick_data_fraction: 0 is invalid"),
+    ({"seeds": [0, 0]}, r"seeds: \[0, 0\] is invalid .*non-unique"),
+    ({"gpus": -1}, r"gpus: -1 is invalid"),
+    ({"scratch": ["scratch_x"]}, r"scratch\.0: 'scratch_x' is not allowed"),
+    ({"model": {"kwargs": {"shortcut": "C"}}}, r"model\.kwargs\.shortcut: 'C' is not allowed"),
+    ({"expected": [{"stage": "finetune", "target": 0.35, "metric": "test_top1", "value": 0.9, "tolerance": 0.01,
+                    "source": "x"}]}, r"expected\.0\.target 0\.35 is not one of prune\.save_flops_ratios"),
 ])
 def test_bad_experiment_settings_name_the_key(config, override, message):
     bad = copy.deepcopy(config)
@@ -61,6 +69,11 @@ def test_bad_run_settings_name_the_key(config, change, message):
         resolve({**config, **change}, EXPERIMENTS)
 
 
+def test_missing_experiment_file_is_named(config, tmp_path):
+    with pytest.raises(ConfigError, match=r"resnet56_cifar10\.yaml: config file not found"):
+        resolve(config, tmp_path)
+
+
 def test_missing_and_malformed_files_are_named(tmp_path):
     with pytest.raises(ConfigError, match=r"nowhere\.yaml: config file not found"):
         load_yaml(tmp_path / "nowhere.yaml")
@@ -68,6 +81,10 @@ def test_missing_and_malformed_files_are_named(tmp_path):
     broken.write_text("train: {lr: [unclosed\n")
     with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):
         load_yaml(broken)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match=r"list\.yaml: must hold a mapping of keys, got list"):
+        load_yaml(listed)
 
 
 def test_overrides_merge_key_by_key():

@@ -38,6 +38,7 @@ def test_misspelled_key_fails_at_dag_build_naming_it(tmp_path):
     output = result.stdout + result.stderr
     assert "prune: unknown key(s) 'prune_fraction_per_tik'" in output
     assert "allowed: " in output and "prune_fraction_per_tick" in output
+    assert "Traceback" not in output and 'File "' not in output  # a user error, not a crash
 
 
 def test_lint_is_clean(tmp_path):
