@@ -4,10 +4,17 @@ import sys
 
 import pytest
 
-from gdbench.data.loaders import LoaderConfig
 from gdbench.data.synthetic import synth_cifar, synth_voc
-from gdbench.stages import train_baseline
-from gdbench.train import TrainConfig
+from gdbench.stages import Run, evaluate, scratch_epochs, train_baseline
+
+
+def _run(root, results, dataset="cifar10", model=None, **data):
+    spec = {"model": model or {"name": "resnet20", "kwargs": {"base_width": 4}},
+            "data": {"dataset": dataset, "batch_size": 32, "workers": 0, **data},
+            "train": {"epochs": 2, "lr": 0.05}}
+    config = {"profile": "test", "results_dir": str(results), "data_root": str(root), "device": "cpu",
+              "synthetic_data": True, "experiments": {"exp": spec}, "mlflow": {"tracking_uri": None}}
+    return Run(config, "exp")
 
 
 @pytest.fixture(scope="module")
@@ -18,31 +25,39 @@ def data_root(tmp_path_factory):
     return root
 
 
-def test_train_baseline_selects_by_validation_and_tests_once(data_root, tmp_path):
-    result = train_baseline("resnet20", {"base_width": 4}, LoaderConfig("cifar10", str(data_root), batch_size=32),
-                            TrainConfig(epochs=2, lr=0.05), tmp_path, device="cpu")
-    assert {"test_top1", "test_top5", "best_val", "flops", "params", "environment"} <= set(result)
+def test_train_baseline_keeps_the_best_validation_epoch(data_root, tmp_path):
+    run = _run(data_root, tmp_path)
+    result = train_baseline(run, 0, tmp_path, "cpu")
     assert result["best_val"] == max(row["val_top1"] for row in result["history"])
-    assert json.loads((tmp_path / "result.json").read_text())["test_top1"] == result["test_top1"]
+    assert json.loads((tmp_path / "train.json").read_text())["best_val"] == result["best_val"]
     for name in ("checkpoint.pt", "best.pt", "model.pt"):
         assert (tmp_path / name).is_file()
+    tested = evaluate(run, "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
+    assert 0 <= tested["test_top1"] <= tested["test_top5"] <= 1 and tested["flops_reduction"] == 0
 
 
 def test_rerun_of_a_finished_stage_trains_nothing(data_root, tmp_path):
-    args = ("resnet20", {"base_width": 4}, LoaderConfig("cifar10", str(data_root), batch_size=32),
-            TrainConfig(epochs=1, lr=0.05), tmp_path)
-    first = train_baseline(*args, device="cpu")
+    run = _run(data_root, tmp_path)
+    first = train_baseline(run, 0, tmp_path, "cpu")
     stamp = (tmp_path / "checkpoint.pt").stat().st_mtime_ns
-    second = train_baseline(*args, device="cpu")
+    second = train_baseline(run, 0, tmp_path, "cpu")
     assert (tmp_path / "checkpoint.pt").stat().st_mtime_ns == stamp
-    assert second["test_top1"] == first["test_top1"] and second["history"] == first["history"]
+    assert second["history"] == first["history"] and second["best_val"] == first["best_val"]
 
 
 def test_fcn_segmentation_reports_miou(data_root, tmp_path):
-    result = train_baseline("fcn8s_vgg16", {"width_divisor": 16},
-                            LoaderConfig("voc", str(data_root), batch_size=4, crop_size=48, workers=0),
-                            TrainConfig(epochs=1, lr=1e-3), tmp_path, device="cpu")
+    run = _run(data_root, tmp_path, "voc", {"name": "fcn8s_vgg16", "kwargs": {"width_divisor": 16}}, crop_size=48)
+    train_baseline(run, 0, tmp_path, "cpu")
+    result = evaluate(run, "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
     assert 0 <= result["test_miou"] <= 1 and 0 <= result["test_pixel_accuracy"] <= 1
+
+
+def test_scratch_b_epochs_follow_the_flops_ratio():
+    assert scratch_epochs(160, 0.4, "scratch_e") == 160
+    assert scratch_epochs(160, 0.4, "scratch_b") == 400   # same compute: 160 / 0.4
+    assert scratch_epochs(160, 1.0, "scratch_b") == 160
+    with pytest.raises(ValueError, match="scratch_x"):
+        scratch_epochs(160, 0.4, "scratch_x")
 
 
 def test_torchrun_data_parallel_on_cpu(data_root, tmp_path):
@@ -53,5 +68,5 @@ def test_torchrun_data_parallel_on_cpu(data_root, tmp_path):
                "--batch-size", "32", "--dataloader", "--workers", "0", "--device", "cpu"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    saved = json.loads((tmp_path / "result.json").read_text())
+    saved = json.loads((tmp_path / "train.json").read_text())
     assert saved["history"][0]["samples"] == 90  # each rank saw half of the 180 training images
