@@ -21,6 +21,16 @@ def job_counts(output: str) -> dict[str, int]:
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if name != "total"}
 
 
-@pytest.fixture()
-def config_files():
-    return str(REPO / "configs" / "config.yaml")
+CONFIGS = [str(REPO / "configs" / "config.yaml"), str(REPO / "configs" / "smoke.yaml")]
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    """The README's main job, run once for every workflow test that needs its outputs."""
+    from gdbench.config import deep_merge, load_yaml, resolve
+
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = snakemake(workdir, "--cores", "2", "--configfile", *CONFIGS)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    resolved = resolve(deep_merge(load_yaml(CONFIGS[0]), load_yaml(CONFIGS[1])), REPO / "configs" / "experiments")
+    return workdir, result, resolved

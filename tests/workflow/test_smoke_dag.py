@@ -2,24 +2,9 @@
 
 import json
 
-import pytest
-
-from gdbench.config import deep_merge, load_yaml, resolve
 from gdbench.track import stage_runs, tracking_uri
 
-from conftest import REPO, job_counts, snakemake
-
-CONFIGS = [str(REPO / "configs" / "config.yaml"), str(REPO / "configs" / "smoke.yaml")]
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = snakemake(workdir, "--cores", "2", "--configfile", *CONFIGS)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    resolved = resolve(deep_merge(load_yaml(CONFIGS[0]), load_yaml(CONFIGS[1])), REPO / "configs" / "experiments")
-    return workdir, result, resolved
-
+from conftest import CONFIGS, job_counts, snakemake
 
 def test_every_experiment_is_evaluated_and_reported(smoke):
     workdir, _, resolved = smoke
