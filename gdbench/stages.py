@@ -71,8 +71,11 @@ class Run:
         if not is_main_process():
             return
         uri = tracking_uri(self.config["results_dir"], self.config.get("mlflow", {}).get("tracking_uri"))
-        tags = {"git_revision": git_revision(Path(__file__).parent), **environment_record(device)}
-        log_stage(uri, self.name, self.config["profile"], stage_key, params={"experiment": self.spec, **params},
+        tags = {"git_revision": git_revision(Path(__file__).parent), **environment_record(device),
+                **({"seed": params["seed"]} if "seed" in params else {})}
+        run_settings = {k: v for k, v in self.config.items() if k != "experiments"}
+        log_stage(uri, self.name, self.config["profile"], stage_key,
+                  params={"run": run_settings, "experiment": self.spec, **params},
                   metrics=metrics, history=history, tags=tags, artifacts=list(artifacts))
 
 

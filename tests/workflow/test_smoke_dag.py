@@ -39,4 +39,5 @@ def test_mlflow_holds_one_run_per_job(smoke):
     for frame in runs.values():
         assert frame["tags.gdbench.stage_key"].is_unique  # no duplicates
         assert (frame["tags.mlflow.parentRunId"].nunique()) == 1  # all under the profile's parent run
-        assert {"tags.git_revision", "tags.device", "tags.torch"} <= set(frame.columns)
+        assert {"tags.git_revision", "tags.seed", "tags.device", "tags.torch"} <= set(frame.columns)
+        assert {"params.run.profile", "params.experiment.train.lr"} <= set(frame.columns)  # the resolved config
