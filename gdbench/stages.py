@@ -120,6 +120,7 @@ def _finish_training(run: Run, stage_key: str, model: nn.Module, history: list[d
         (out_dir / "train.json").write_text(json.dumps(result, indent=2))
     run.log(stage_key, device, params=params, history=history,
             metrics={"flops": count.flops, "params": count.params, "best_val": result["best_val"]})
+    barrier()  # every rank returns once rank 0's files exist
     return result
 
 
@@ -236,9 +237,10 @@ def evaluate(run: Run, stage: str, seed: int, model_path: Path, baseline_path: P
     result = {**test, "flops": ours.flops, "params": ours.params,
               "flops_reduction": 1 - ours.flops / reference.flops,
               "params_reduction": 1 - ours.params / reference.params}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
-    (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
+    if is_main_process():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
+        (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
     where = f"{run.name}/{method}/{target:.2f}" if target is not None else f"{run.name}/baseline"
     run.log(f"evaluate/{stage}/{where}/seed{seed}", device, metrics=result,
             params={"seed": seed, "stage": stage, "method": method or "none",

@@ -88,7 +88,8 @@ def log_stage(uri: str, experiment: str, profile: str, stage_key: str, *, params
     client = _client(uri)
     experiment_id = _experiment_id(client, experiment)
     parent = _parent_run_id(client, experiment_id, profile)
-    for old in client.search_runs([experiment_id], f"tags.`{STAGE_KEY}` = '{stage_key}'"):
+    for old in client.search_runs([experiment_id], f"tags.`{STAGE_KEY}` = '{stage_key}' "
+                                                   f"and tags.`{PROFILE}` = '{profile}'"):
         client.delete_run(old.info.run_id)
     all_tags = {STAGE_KEY: stage_key, PROFILE: profile, ROLE: "stage", "mlflow.parentRunId": parent,
                 **{k: str(v) for k, v in (tags or {}).items()}}
@@ -113,13 +114,27 @@ def log_stage(uri: str, experiment: str, profile: str, stage_key: str, *, params
 
 
 def stage_runs(uri: str, experiment: str, profile: str):
-    """Every finished job run of `experiment` in `profile`, as a pandas DataFrame."""
-    import mlflow
+    """Every finished job run of `experiment` in `profile`, as a pandas DataFrame with the
+    columns of `mlflow.search_runs` (run_id, params.*, metrics.*, tags.*). Uses a client bound
+    to `uri`: `mlflow.set_tracking_uri` would leak into the environment of child processes."""
+    import pandas as pd
 
-    mlflow.set_tracking_uri(uri)
-    return mlflow.search_runs(experiment_names=[experiment], output_format="pandas",
-                              filter_string=f"tags.`{ROLE}` = 'stage' and tags.`{PROFILE}` = '{profile}' "
-                                            f"and attributes.status = 'FINISHED'")
+    client = _client(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return pd.DataFrame()
+    query = f"tags.`{ROLE}` = 'stage' and tags.`{PROFILE}` = '{profile}' and attributes.status = 'FINISHED'"
+    rows, token = [], None
+    while True:
+        page = client.search_runs([found.experiment_id], query, max_results=1000, page_token=token)
+        for run in page:
+            rows.append({"run_id": run.info.run_id, "status": run.info.status,
+                         **{f"params.{k}": v for k, v in run.data.params.items()},
+                         **{f"metrics.{k}": v for k, v in run.data.metrics.items()},
+                         **{f"tags.{k}": v for k, v in run.data.tags.items()}})
+        token = page.token
+        if not token:
+            return pd.DataFrame(rows)
 
 
 def download_artifact(uri: str, run_id: str, name: str, destination: str | Path) -> Path | None:

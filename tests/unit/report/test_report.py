@@ -1,5 +1,7 @@
 """Tables and figures from a small MLflow store filled with known runs."""
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -38,6 +40,7 @@ def store(tmp_path_factory):
 def test_table_cells_and_verdicts(store):
     uri, _ = store
     models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # reading runs must not redirect child processes
     table = tables.comparison(models, EXPECTED)
     row = table.set_index("stage").loc["finetune"]
     assert row["n"] == 2
