@@ -36,7 +36,14 @@ def _client(uri: str):
 
 def _experiment_id(client, name: str) -> str:
     experiment = client.get_experiment_by_name(name)
-    return experiment.experiment_id if experiment is not None else client.create_experiment(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    uri = client.tracking_uri
+    # With the SQLite default, artifacts live beside the database under results/, not in a
+    # ./mlruns of whatever folder the first job happened to run in.
+    location = (str(Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts" / name)
+                if uri.startswith("sqlite:///") else None)
+    return client.create_experiment(name, artifact_location=location)
 
 
 def _parent_run_id(client, experiment_id: str, profile: str) -> str:
