@@ -22,10 +22,10 @@ def _cmd_flops(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
-    from gdbench.data.registry import SYNTH
+    from gdbench.data.registry import synth
 
-    folder = SYNTH[args.dataset](args.out, args.seed)
-    print(f"wrote generated {args.dataset} in its real on-disk format to {folder}")
+    synth(args.dataset, args.out, seed=args.seed)
+    print(f"wrote generated {args.dataset} in its real on-disk format under {args.out}")
     return 0
 
 
@@ -62,6 +62,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from gdbench.data.loaders import DATASETS
+    from gdbench.data.registry import PREPARE, SYNTHETIC
     from gdbench.models import MODELS
 
     parser = argparse.ArgumentParser(
@@ -79,13 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="prepare real datasets or write generated ones")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     synth = data_commands.add_parser("synth", help="write small generated data in a dataset's real on-disk format")
-    synth.add_argument("--dataset", required=True, choices=("cifar10", "cifar100", "cub200", "imagenet", "voc"))
+    synth.add_argument("--dataset", required=True, choices=SYNTHETIC)
     synth.add_argument("--out", required=True, help="folder that receives the dataset folder")
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_cmd_data_synth)
     prepare = data_commands.add_parser("prepare", help="download, verify checksums, extract safely, write the manifest")
     prepare.add_argument("--dataset", required=True,
-                         choices=("cifar10", "cifar100", "cub200", "imagenet", "sbd", "voc2011"),
+                         choices=sorted(PREPARE),
                          help="imagenet and voc2011 cannot be downloaded: place them, then prepare verifies")
     prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
     prepare.set_defaults(run=_cmd_data_prepare)

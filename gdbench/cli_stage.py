@@ -97,16 +97,14 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     if args.stage == "prepare_data":
         stages.prepare_data(config, args.dataset, Path(args.flag), args.per_class)
     elif args.stage == "init_tracking":
-        from gdbench.track import init_store, tracking_uri
+        from gdbench.track import init_store, run_uri
 
-        init_store(tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri")),
-                   list(config["experiments"]), config["profile"])
+        init_store(run_uri(config), list(config["experiments"]), config["profile"])
     elif args.stage == "report":
         from gdbench.report.build import build_report
-        from gdbench.track import tracking_uri
+        from gdbench.track import run_uri
 
-        uri = tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri"))
-        build_report(uri, config, args.out)
+        build_report(run_uri(config), config, args.out)
     else:
         run = stages.Run(config, args.experiment)
         out = Path(args.out)

@@ -23,7 +23,7 @@ from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import build_model
 from gdbench.pruning.surgery import load_pruned_state_dict
-from gdbench.track import git_revision, log_stage, tracking_uri
+from gdbench.track import git_revision, log_stage, run_uri
 from gdbench.train import TrainConfig, fit
 
 SEGMENTATION = ("voc", "voc_seg11valid")
@@ -70,7 +70,7 @@ class Run:
     def log(self, stage_key: str, device, *, params: dict, metrics: dict, history=None, artifacts=()) -> None:
         if not is_main_process():
             return
-        uri = tracking_uri(self.config["results_dir"], self.config.get("mlflow", {}).get("tracking_uri"))
+        uri = run_uri(self.config)
         tags = {"git_revision": git_revision(Path(__file__).parent), **environment_record(device),
                 **({"seed": params["seed"]} if "seed" in params else {})}
         run_settings = {k: v for k, v in self.config.items() if k != "experiments"}

@@ -28,6 +28,11 @@ def tracking_uri(results_dir: str | Path, configured: str | None = None) -> str:
     return f"sqlite:///{(Path(results_dir).resolve() / 'mlflow.db')}"
 
 
+def run_uri(config: dict) -> str:
+    """The tracking URI of a resolved run config."""
+    return tracking_uri(config["results_dir"], config.get("mlflow", {}).get("tracking_uri"))
+
+
 def _client(uri: str):
     from mlflow.tracking import MlflowClient
 

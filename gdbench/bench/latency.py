@@ -12,7 +12,7 @@ from gdbench.flops import count_flops
 from gdbench.gates import decorate, undecorate
 from gdbench.models import build_model
 from gdbench.pruning.groups import GateGraph
-from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
+from gdbench.pruning.plan import group_states, plan_tick
 
 
 def pruned_copy(model_name: str, flops_ratio: float, seed: int = 0) -> torch.nn.Module:
@@ -24,8 +24,7 @@ def pruned_copy(model_name: str, flops_ratio: float, seed: int = 0) -> torch.nn.
     original = count_flops(model).flops
     while count_flops(model).flops > flops_ratio * original:
         groups = [g for g in graph.groups if g.prunable]
-        states = [GroupState(torch.rand(g.width, generator=generator), len(g.names),
-                             floor_channels(g.original_width, 0.1)) for g in groups]
+        states = group_states(groups, [torch.rand(g.width, generator=generator) for g in groups], 0.1)
         for group, keep in zip(groups, plan_tick(states, 0.05)):
             graph.remove_channels(group, keep)
     return undecorate(model)

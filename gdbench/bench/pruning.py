@@ -13,7 +13,7 @@ from gdbench.bench import timed as _timed
 from gdbench.gates import decorate, gated_layers
 from gdbench.models import build_model
 from gdbench.pruning.groups import GateGraph
-from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
+from gdbench.pruning.plan import group_states, plan_tick
 from gdbench.pruning.score import group_scores
 from gdbench.train import train_one_epoch
 
@@ -47,8 +47,7 @@ def prune_step(model_name: str = "resnet56", steps: int = 5, prune_fraction: flo
         start = time.perf_counter()
         summed = group_scores(groups, scores)
         scored = time.perf_counter()
-        states = [GroupState(s, len(g.names), floor_channels(g.original_width, 0.1))
-                  for g, s in zip(groups, summed)]
+        states = group_states(groups, summed, 0.1)
         keeps = plan_tick(states, prune_fraction)
         planned = time.perf_counter()
         for group, keep in zip(groups, keeps):

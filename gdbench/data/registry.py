@@ -9,6 +9,8 @@ from gdbench.data import cub, imagenet, voc
 from gdbench.data.cifar import prepare_cifar
 from gdbench.data.synthetic import synth_cifar, synth_cub, synth_imagenet, synth_voc
 
+SYNTHETIC = ("cifar10", "cifar100", "cub200", "imagenet", "voc")  # voc: SBD and VOC 2011 together
+
 # prepare(root): download where a stable address exists, verify, extract safely, write a manifest
 PREPARE = {
     "cifar10": partial(prepare_cifar, name="cifar10"),
@@ -18,16 +20,6 @@ PREPARE = {
     "sbd": voc.prepare_sbd,
     "voc2011": voc.prepare_voc2011,          # manual placement, verified
 }
-
-# synth(out, seed): small generated data in the dataset's real on-disk format
-SYNTH = {
-    "cifar10": lambda out, seed: synth_cifar(out, "cifar10", seed=seed),
-    "cifar100": lambda out, seed: synth_cifar(out, "cifar100", seed=seed),
-    "cub200": lambda out, seed: synth_cub(out, seed=seed),
-    "imagenet": lambda out, seed: synth_imagenet(out, seed=seed),
-    "voc": lambda out, seed: synth_voc(out, seed=seed),  # SBD and VOC 2011 together
-}
-
 
 def synth(dataset: str, root: str | Path, per_class: int | None = None, seed: int = 0) -> None:
     """Generated data for a loader dataset name (voc and voc_seg11valid share one writer);

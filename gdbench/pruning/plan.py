@@ -26,6 +26,12 @@ def floor_channels(original_width: int, floor_ratio: float) -> int:
     return max(1, int(floor_ratio * original_width))
 
 
+def group_states(groups, scores: list[torch.Tensor], floor_ratio: float) -> list[GroupState]:
+    """The planner's view of prunable GateGraph groups, given one score vector per group."""
+    return [GroupState(score, len(group.names), floor_channels(group.original_width, floor_ratio))
+            for group, score in zip(groups, scores)]
+
+
 # DEVIATION: channels are taken one by one until the filter count is met; the authors prune every
 # channel scoring <= the threshold (`get_threshold`), which removes more when scores tie.
 def plan_tick(groups: list[GroupState], prune_fraction: float) -> list[torch.Tensor]:

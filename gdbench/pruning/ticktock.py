@@ -31,7 +31,7 @@ from gdbench.config import dataclass_from_dict
 from gdbench.flops import CONVENTIONS, count_flops
 from gdbench.gates import GatedBatchNorm2d, gated_layers, undecorate
 from gdbench.pruning.groups import GateGraph
-from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
+from gdbench.pruning.plan import group_states, plan_tick
 from gdbench.pruning.score import GateScoreCollector, group_scores
 from gdbench.train import train_one_epoch, train_triangular
 
@@ -144,8 +144,7 @@ class TickTock:
     def prune(self, scores: dict[str, torch.Tensor]) -> int:
         """Remove the globally lowest-scored channels; returns the number of filters removed."""
         groups = [g for g in self.graph.groups if g.prunable]
-        states = [GroupState(score, len(g.names), floor_channels(g.original_width, self.config.floor_ratio))
-                  for g, score in zip(groups, group_scores(groups, scores))]
+        states = group_states(groups, group_scores(groups, scores), self.config.floor_ratio)
         keeps = plan_tick(states, self.config.prune_fraction_per_tick)
         removed = 0
         for group, keep in zip(groups, keeps):

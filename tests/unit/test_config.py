@@ -96,3 +96,17 @@ def test_overrides_merge_key_by_key():
     merged = deep_merge({"train": {"lr": 0.1, "epochs": 160}, "seeds": [0, 1, 2]},
                        {"train": {"epochs": 2}, "seeds": [0]})
     assert merged == {"train": {"lr": 0.1, "epochs": 2}, "seeds": [0]}
+
+
+def test_schema_names_match_the_registries():
+    """The schema's model and dataset lists are written out for readers; they must not drift
+    from the code's registries."""
+    from gdbench.config import schema
+    from gdbench.data.loaders import DATASETS
+    from gdbench.models import MODELS
+
+    properties = schema("experiment")["properties"]
+    assert set(properties["model"]["properties"]["name"]["enum"]) == set(MODELS)
+    assert set(properties["data"]["properties"]["dataset"]["enum"]) == set(DATASETS)
+    assert set(schema("config")["properties"]["experiments"]["items"]["enum"]) == {
+        path.stem for path in EXPERIMENTS.glob("*.yaml")}
