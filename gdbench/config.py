@@ -99,6 +99,9 @@ def _check_consistency(name: str, experiment: dict, where: str) -> None:
     if segmentation != model["name"].startswith(("fcn", "unet")):
         problems.append(f"model.name {model['name']!r} does not fit data.dataset {data['dataset']!r} "
                         f"(segmentation models go with voc, classifiers with the rest)")
+    if "depgraph" in experiment.get("methods", []) and model["name"].startswith("fcn"):
+        problems.append(f"methods: depgraph needs a BN after every pruned conv (torch-pruning's group "
+                        f"norm sees no plain conv in {model['name']!r}); drop it for this experiment")
     if problems:
         raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
 
@@ -116,6 +119,7 @@ def resolve(config: dict, experiments_dir: str | Path) -> dict:
         experiment = deep_merge(load_yaml(path), overrides.get(name, {}))
         where = f"experiment {name} ({path}{' + overrides' if name in overrides else ''})"
         validate(experiment, "experiment", where)
+        experiment.setdefault("methods", list(config["methods"]))
         _check_consistency(name, experiment, where)
         resolved["experiments"][name] = experiment
     resolved.setdefault("mlflow", {"tracking_uri": None})

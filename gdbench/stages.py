@@ -136,12 +136,15 @@ def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto") -> 
 
 
 def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, device: str = "auto") -> dict:
-    """Tick-Tock from the baseline weights; one plain checkpoint per save point."""
+    """Prune the baseline with `method` (gdbench.pruning.methods) to the experiment's FLOPs
+    target; one plain checkpoint per save point, the trace as an artifact."""
     from gdbench.gates import decorate  # torch-pruning loads only where it is used
-    from gdbench.pruning.ticktock import TickTock, TickTockConfig, write_trace
+    from gdbench.pruning.methods import METHODS, build_pruner
+    from gdbench.pruning.ticktock import TickTockConfig, write_trace
 
-    if method != "gate_decorator":
-        raise ValueError(f"unknown pruning method {method!r}")
+    if method not in run.spec["methods"]:
+        raise ValueError(f"method {method!r} is not selected for experiment {run.name} "
+                         f"(its methods: {run.spec['methods']})")
     device = _device(device)
     torch.manual_seed(seed)
     model = run.model(pretrained=False)
@@ -151,15 +154,17 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
                                        **run.spec["prune"]})
     batches = run.loaders(device)
     loss_fn, evaluate, key = run.task()
-    ticktock = TickTock(model, batches["train"], loss_fn, config, device=device, save_dir=out_dir,
-                        evaluate=lambda m: evaluate(m, batches["val"], device)[key])
-    trace = ticktock.run()
+    pruner = build_pruner(method, model, batches["train"], loss_fn, config,
+                          run.spec.get("method_settings", {}).get(method), seed=seed, device=device,
+                          save_dir=out_dir, evaluate=lambda m: evaluate(m, batches["val"], device)[key])
+    trace = pruner.run()
     write_trace(trace, out_dir / "trace.csv")
-    result = {"ticks": ticktock.ticks, "saved": {f"{k:.2f}": str(v) for k, v in ticktock.saved.items()},
-              "final_flops_ratio": trace[-1]["flops_ratio"]}
+    result = {"method": method, "steps": pruner.ticks, "final_flops_ratio": trace[-1]["flops_ratio"],
+              "saved": {f"{k:.2f}": str(v) for k, v in pruner.saved.items()}}
     (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
-    run.log(f"prune/{run.name}/{method}/seed{seed}", device, params={"seed": seed, "method": method},
-            history=trace, metrics={"ticks": ticktock.ticks, "final_flops_ratio": result["final_flops_ratio"]},
+    run.log(f"prune/{run.name}/{method}/seed{seed}", device,
+            params={"seed": seed, "method": method, "ablation_of": METHODS[method].ablation_of or "none"},
+            history=trace, metrics={"steps": pruner.ticks, "final_flops_ratio": result["final_flops_ratio"]},
             artifacts=[out_dir / "trace.csv"])
     return result
 

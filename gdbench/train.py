@@ -35,11 +35,13 @@ def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.
                     loss_fn: Callable, device: torch.device | str = "cpu", *,
                     lr_at_step: Callable[[int], float] | None = None,
                     extra_loss: Callable[[], torch.Tensor] | None = None,
+                    after_backward: Callable[[], None] | None = None,
                     max_steps: int | None = None, epoch: int = 0, desc: str = "train",
                     bf16: bool = False) -> dict:
     """One pass over `batches` (at most `max_steps` of them); returns mean loss and counts.
 
-    `extra_loss` adds a term to every step's loss (the Tock's λ·Σ|φ|). `bf16` runs the forward
+    `extra_loss` adds a term to every step's loss (the Tock's λ·Σ|φ|); `after_backward` may edit
+    the gradients before the optimizer step (DepGraph's regulariser). `bf16` runs the forward
     pass under bfloat16 autocast. A NaN or infinite loss stops training with an error naming the
     epoch and step.
     """
@@ -60,6 +62,8 @@ def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.
         total = loss + extra_loss() if extra_loss is not None else loss
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        if after_backward is not None:
+            after_backward()
         optimizer.step()
         total_loss += loss.item() * inputs.shape[0]
         samples += inputs.shape[0]
@@ -71,6 +75,7 @@ def train_triangular(model: nn.Module, batches, loss_fn: Callable, epochs: int, 
                      lr_max: float, momentum: float, weight_decay: float,
                      device: torch.device | str = "cpu", *,
                      extra_loss: Callable[[], torch.Tensor] | None = None,
+                     after_backward: Callable[[], None] | None = None,
                      desc: str = "train") -> list[dict]:
     """`epochs` epochs of SGD over every trainable weight with a triangular lr stepped per
     batch (Tock and fine-tuning, authors' code); one result row per epoch."""
@@ -83,7 +88,7 @@ def train_triangular(model: nn.Module, batches, loss_fn: Callable, epochs: int, 
         def lr_at(step, epoch=epoch):
             return triangular_lr(epoch * steps_per_epoch + step, total_steps, lr_min, lr_max)
         history.append(train_one_epoch(model, batches, optimizer, loss_fn, device, lr_at_step=lr_at,
-                                       extra_loss=extra_loss, epoch=epoch,
+                                       extra_loss=extra_loss, after_backward=after_backward, epoch=epoch,
                                        desc=f"{desc} {epoch + 1}/{epochs}"))
     return history
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from gdbench.gates import decorate, undecorate
-from gdbench.pruning.ticktock import TickTock, TickTockConfig
+from gdbench.pruning.ticktock import TickTockConfig
 from gdbench.train import train_triangular
 
 
@@ -36,10 +36,12 @@ def finetune(model: nn.Module, train_batches: Iterable, loss_fn: Callable, confi
 
 
 def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *,
+          method: str = "gate_decorator", method_settings: dict | None = None,
           loss_fn: Callable | None = None, finetune_epochs: int = 0,
           example_inputs: torch.Tensor | None = None, device: torch.device | str = "cpu",
           save_dir: str | Path | None = None, **ticktock_settings) -> nn.Module:
-    """Prune a copy of `model` with Gate Decorator until its FLOPs ratio (kept / original)
+    """Prune a copy of `model` with Gate Decorator (or another `method` of
+    gdbench.pruning.methods, with its `method_settings`) until its FLOPs ratio (kept / original)
     reaches `target_flops_ratio`; fine-tune it for `finetune_epochs`; return it as a plain,
     physically smaller torch model (gates folded into BN / conv, no gdbench layer left).
 
@@ -52,8 +54,10 @@ def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *
     if example_inputs is not None:
         example_inputs = example_inputs.to(device)
     pruned = decorate(copy.deepcopy(model).to(device), example_inputs)
-    TickTock(pruned, train_loader, loss_fn, config, device=device,
-             example_inputs=example_inputs, save_dir=save_dir).run()
+    from gdbench.pruning.methods import build_pruner
+
+    build_pruner(method, pruned, train_loader, loss_fn, config, method_settings, device=device,
+                 example_inputs=example_inputs, save_dir=save_dir).run()
     if finetune_epochs > 0:
         finetune(pruned, train_loader, loss_fn, FinetuneConfig(epochs=finetune_epochs), device)
     return undecorate(pruned)

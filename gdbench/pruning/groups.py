@@ -79,7 +79,7 @@ class _FrozenChannelsPruner(tp_function.BasePruningFunc):
         return layer.in_channels
 
 
-def _customized_pruners() -> dict:
+def customized_pruners() -> dict:
     return {GatedBatchNorm2d: _GatedBatchNormPruner(), GatedConv2d: _GatedConvPruner(),
             ChannelPadShortcut: _FrozenChannelsPruner()}
 
@@ -115,7 +115,7 @@ class GateGraph:
         self.output_layers = ModelTrace(model, example_inputs).output_layers()
         was_training = model.training
         self.dependency_graph = tp.DependencyGraph().build_dependency(
-            model, example_inputs=example_inputs, customized_pruners=_customized_pruners())
+            model, example_inputs=example_inputs, customized_pruners=customized_pruners())
         model.train(was_training)  # torch-pruning leaves the model in eval mode
         self.groups = self._find_groups()
 
@@ -145,6 +145,21 @@ class GateGraph:
                                     original_width=layer.gate.numel(),
                                     frozen_reason=frozen_reason))
         return groups
+
+    def producers(self, group: GateGroup) -> list[nn.Module]:
+        """The convolutions and linear layers whose output channels are the group's channels:
+        their filters are what the filter-level criteria (L1-norm, FPGM, Taylor) look at."""
+        found = []
+        for item in self._full_group(group.layers[0]):
+            target, handler = item.dep.target.module, item.dep.handler
+            if (isinstance(target, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+                    and self.dependency_graph.is_out_channel_pruning_fn(handler) and target not in found):
+                found.append(target)
+        return found
+
+    def dependency_group(self, group: GateGroup):
+        """torch-pruning's Group of every channel of `group` (for torch-pruning's importances)."""
+        return self._full_group(group.layers[0])
 
     def _names_of(self, layer: nn.Module) -> str:
         return next(name for name, m in self.model.named_modules() if m is layer)

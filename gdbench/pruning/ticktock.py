@@ -15,23 +15,18 @@ at 40, 38, 35, 32 and 30 %).
 
 from __future__ import annotations
 
-import copy
-import csv
 import math
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
 
-from gdbench.checkpoint import save_checkpoint
 from gdbench.config import dataclass_from_dict
-from gdbench.flops import CONVENTIONS, count_flops
-from gdbench.gates import GatedBatchNorm2d, gated_layers, undecorate
-from gdbench.pruning.groups import GateGraph
-from gdbench.pruning.plan import group_states, plan_tick
+from gdbench.flops import CONVENTIONS
+from gdbench.gates import GatedBatchNorm2d, gated_layers
+from gdbench.pruning.engine import GlobalPruner, checkpoint_name, write_trace  # noqa: F401 (re-exported)
 from gdbench.pruning.score import GateScoreCollector, group_scores
 from gdbench.train import train_one_epoch, train_triangular
 
@@ -55,6 +50,9 @@ class TickTockConfig:
     floor_ratio: float = 0.1                  # each group keeps max(1, int(0.1·C)) channels
     max_ticks: int = 100_000
     flops_convention: str = "macs"
+    # Ablations (gdbench issue 6), the paper's choices by default:
+    group_reduction: str = "sum"              # a group's score: sum of its members' (paper §3.4) or mean
+    one_shot: bool = False                    # True: one Tock, one scoring Tick, then remove to the target
 
     def __post_init__(self):
         def check(name: str, ok: bool, allowed: str):
@@ -69,13 +67,14 @@ class TickTockConfig:
         check("tock_epochs", self.tock_epochs >= 0, ">= 0")
         check("floor_ratio", 0 <= self.floor_ratio < 1, "in [0, 1)")
         check("flops_convention", self.flops_convention in CONVENTIONS, f"one of {CONVENTIONS}")
+        check("group_reduction", self.group_reduction in ("sum", "mean"), "'sum' or 'mean'")
 
     @classmethod
     def from_dict(cls, values: dict) -> "TickTockConfig":
         return dataclass_from_dict(cls, values, "Tick-Tock")
 
 
-class TickTock:
+class TickTock(GlobalPruner):
     """Runs Tick-Tock on a decorated model, in place. `run()` returns the trace, one row per
     Tick or Tock: FLOPs, params, FLOPs ratio, filters left, loss, seconds."""
 
@@ -83,21 +82,8 @@ class TickTock:
                  config: TickTockConfig, *, device: torch.device | str = "cpu",
                  example_inputs: torch.Tensor | None = None, save_dir: str | Path | None = None,
                  evaluate: Callable[[nn.Module], float] | None = None):
-        self.model, self.train_batches, self.loss_fn = model, train_batches, loss_fn
-        self.config, self.device, self.evaluate = config, device, evaluate
-        self.save_dir = Path(save_dir) if save_dir is not None else None
-        self.graph = GateGraph(model, example_inputs)
-        self.input_shape = tuple(self.graph.example_shape)
-        self.original_flops = self._flops().flops
-        self.trace: list[dict] = []
-        self.saved: dict[float, Path] = {}
-        self.ticks = 0
-
-    def _flops(self):
-        return count_flops(self.model, self.input_shape, self.config.flops_convention)
-
-    def flops_ratio(self) -> float:
-        return self._flops().flops / self.original_flops
+        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate)
+        self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -105,10 +91,12 @@ class TickTock:
         """All weights train, loss + λ·Σ|φ|, triangular lr over the whole Tock (per step)."""
         config = self.config
         gates = [layer.gate for _, layer in gated_layers(self.model)]
+        extra_loss = (lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates)) \
+            if config.gate_l1_weight > 0 else None
         history = train_triangular(
             self.model, self.train_batches, self.loss_fn, config.tock_epochs, config.tock_lr_min,
             config.tock_lr_max, config.momentum, config.weight_decay, self.device, desc="tock",
-            extra_loss=lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates))
+            extra_loss=extra_loss)
         return {"loss": history[-1]["loss"] if history else math.nan}
 
     def tick(self) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -141,80 +129,31 @@ class TickTock:
         params |= {p for layer in self.graph.output_layers for p in layer.parameters()}
         return params
 
+    def group_scores(self, scores: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        groups = self.prunable_groups
+        summed = group_scores(groups, scores)
+        if self.config.group_reduction == "mean":
+            return [s / len(g.names) for s, g in zip(summed, groups)]
+        return summed
+
     def prune(self, scores: dict[str, torch.Tensor]) -> int:
         """Remove the globally lowest-scored channels; returns the number of filters removed."""
-        groups = [g for g in self.graph.groups if g.prunable]
-        states = group_states(groups, group_scores(groups, scores), self.config.floor_ratio)
-        keeps = plan_tick(states, self.config.prune_fraction_per_tick)
-        removed = 0
-        for group, keep in zip(groups, keeps):
-            removed += int((~keep).sum()) * len(group.names)
-            self.graph.remove_channels(group, keep)
-        return removed
+        return self.remove(self.group_scores(scores))[0]
 
     # -- schedule ----------------------------------------------------------------------------
 
     def run(self) -> list[dict]:
-        self._record("tock", self.tock())
-        ratio = self.flops_ratio()
-        while ratio > self.config.target_flops_ratio:
-            if self.ticks >= self.config.max_ticks:
-                raise RuntimeError(f"target FLOPs ratio {self.config.target_flops_ratio} not reached "
-                                   f"after {self.ticks} ticks (at {ratio:.4f})")
+        self.record("tock", self.tock())
+        if self.config.one_shot:
             result, scores = self.tick()
-            self.ticks += 1
+            self.record("score", result)
+            self.prune_to_target(self.group_scores(scores))
+            return self.trace
+        while not self.reached():
+            self.check_budget()
+            result, scores = self.tick()
             result["filters_removed"] = self.prune(scores)
-            if result["filters_removed"] == 0:
-                raise RuntimeError(f"every group is at its floor (floor_ratio "
-                                   f"{self.config.floor_ratio}) at FLOPs ratio {ratio:.4f}; "
-                                   f"target {self.config.target_flops_ratio} is out of reach")
-            ratio = self._record("tick", result)
-            self._save_points(ratio)
+            ratio = self.step_done("tick", result)
             if self.ticks % self.config.ticks_per_tock == 0 and ratio > self.config.target_flops_ratio:
-                self._record("tock", self.tock())
+                self.record("tock", self.tock())
         return self.trace
-
-    def _record(self, phase: str, result: dict) -> float:
-        count = self._flops()
-        row = {"phase": phase, "tick": self.ticks, "flops": count.flops, "params": count.params,
-               "flops_ratio": count.flops / self.original_flops,
-               "filters": sum(layer.gate.numel() for _, layer in gated_layers(self.model)),
-               "loss": result.get("loss", math.nan),
-               "filters_removed": result.get("filters_removed", 0), "time": time.time()}
-        if self.evaluate is not None:
-            row["accuracy"] = self.evaluate(self.model)
-        self.trace.append(row)
-        if self.save_dir is not None:
-            write_trace(self.trace, self.save_dir / "trace.csv")
-        return row["flops_ratio"]
-
-    def _save_points(self, ratio: float) -> None:
-        for point in self.config.save_flops_ratios:
-            if ratio <= point and point not in self.saved and self.save_dir is not None:
-                self.saved[point] = save_checkpoint(self.plain_checkpoint(ratio),
-                                                    self.save_dir / checkpoint_name(point))
-
-    def plain_checkpoint(self, ratio: float) -> dict:
-        """State of the model with gates folded in, plus its size: loadable weights_only."""
-        plain = undecorate(copy.deepcopy(self.model))
-        count = count_flops(plain, self.input_shape, self.config.flops_convention)
-        return {"state_dict": plain.state_dict(), "flops": count.flops, "params": count.params,
-                "flops_ratio": ratio, "original_flops": self.original_flops, "tick": self.ticks,
-                "config": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in asdict(self.config).items()}}
-
-
-def checkpoint_name(flops_ratio: float) -> str:
-    """File of the save point at `flops_ratio` (the config's spelling: 0.4 -> flops_0.4.pt)."""
-    return f"flops_{flops_ratio:g}.pt"
-
-
-def write_trace(trace: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = list(dict.fromkeys(key for row in trace for key in row))
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(trace)
-    tmp.replace(path)

@@ -9,7 +9,7 @@ CONDA_ENV = str(Path(workflow.basedir) / "environment.yml")
 wildcard_constraints:
     seed=r"\d+",
     target=r"0\.\d+",
-    method=r"[a-z_]+",
+    method=r"[a-z][a-z0-9_]*",
     variant=r"scratch_e|scratch_b",
     stage=r"finetune|scratch_e|scratch_b",
 
@@ -46,7 +46,7 @@ def evaluations():
     for name, experiment in EXPERIMENTS.items():
         for seed in experiment["seeds"]:
             paths.append(f"{R}/{name}/baseline/seed{seed}/evaluate/evaluate.json")
-            for method in RUN["methods"]:
+            for method in experiment["methods"]:
                 for target in spec_targets(experiment):
                     for stage in ["finetune", *experiment["scratch"]]:
                         paths.append(f"{R}/{name}/{method}/{target}/seed{seed}/{stage}/evaluate/evaluate.json")

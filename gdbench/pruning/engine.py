@@ -1,0 +1,156 @@
+"""What every pruning method shares, so that a comparison holds all but the criterion fixed:
+the graph-derived groups, the global ranking with per-group floors (plan.py), the surgery,
+the FLOPs target, the save points (one plain checkpoint per FLOPs ratio), and the trace.
+
+A method supplies per-channel group scores; `GlobalPruner.remove` takes the globally
+lowest-scored `prune_fraction_per_tick` of the remaining filters, `prune_to_target` repeats that
+with fixed scores until the FLOPs target (one-shot pruning).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gdbench.checkpoint import save_checkpoint
+from gdbench.flops import count_flops
+from gdbench.gates import gated_layers, undecorate
+from gdbench.pruning.groups import GateGraph, GateGroup
+from gdbench.pruning.plan import group_states, plan_tick
+
+
+class GlobalPruner:
+    """Shared state and steps of a pruning run on a decorated model, in place.
+
+    `config` needs target_flops_ratio, save_flops_ratios, prune_fraction_per_tick, floor_ratio,
+    max_ticks and flops_convention (TickTockConfig has them all).
+    """
+
+    def __init__(self, model: nn.Module, config, *, example_inputs: torch.Tensor | None = None,
+                 save_dir: str | Path | None = None, evaluate=None):
+        self.model, self.config, self.evaluate = model, config, evaluate
+        self.save_dir = Path(save_dir) if save_dir is not None else None
+        self.graph = GateGraph(model, example_inputs)
+        self.input_shape = tuple(self.graph.example_shape)
+        self.original_flops = self._flops().flops
+        self.trace: list[dict] = []
+        self.saved: dict[float, Path] = {}
+        self.ticks = 0  # pruning steps taken
+
+    @property
+    def prunable_groups(self) -> list[GateGroup]:
+        return [g for g in self.graph.groups if g.prunable]
+
+    def _flops(self):
+        return count_flops(self.model, self.input_shape, self.config.flops_convention)
+
+    def flops_ratio(self) -> float:
+        return self._flops().flops / self.original_flops
+
+    def reached(self) -> bool:
+        return self.flops_ratio() <= self.config.target_flops_ratio
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def remove(self, scores: list[torch.Tensor], fraction: float | None = None) -> tuple[int, list[torch.Tensor]]:
+        """One pruning step: remove the globally lowest-scored share (`fraction`, by default
+        `prune_fraction_per_tick`) of the remaining filters (`scores`: one per-channel vector per
+        prunable group). Returns the filters removed and the keep-masks."""
+        groups = self.prunable_groups
+        keeps = plan_tick(group_states(groups, scores, self.config.floor_ratio),
+                          fraction or self.config.prune_fraction_per_tick)
+        removed = 0
+        for group, keep in zip(groups, keeps):
+            removed += int((~keep).sum()) * len(group.names)
+            self.graph.remove_channels(group, keep)
+        if removed == 0:
+            raise RuntimeError(f"every group is at its floor (floor_ratio {self.config.floor_ratio}) at "
+                               f"FLOPs ratio {self.flops_ratio():.4f}; target "
+                               f"{self.config.target_flops_ratio} is out of reach")
+        self.ticks += 1
+        return removed, keeps
+
+    def prune_to_target(self, scores: list[torch.Tensor], phase: str = "prune") -> None:
+        """One-shot pruning: scores fixed once, steps of the shared size until the target, a
+        trace row and the save points after each. With no training between steps their size
+        changes nothing but how close each save point is met, so steps shrink near one."""
+        scores = [s.detach().cpu() for s in scores]
+        while not self.reached():
+            self.check_budget()
+            removed, keeps = self.remove(scores, self._fraction_to_next_stop())
+            scores = [s[keep] for s, keep in zip(scores, keeps)]
+            self.step_done(phase, {"filters_removed": removed})
+
+    def _fraction_to_next_stop(self) -> float:
+        """A step no larger than `prune_fraction_per_tick`, nor than half the share of FLOPs left
+        to remove before the next save point or the target (filters cost FLOPs twice: their
+        own and the next layer's input), so that the stop is overshot by little."""
+        ratio = self.flops_ratio()
+        stops = [p for p in self.config.save_flops_ratios if p < ratio and p not in self.saved]
+        stop = max(stops + [self.config.target_flops_ratio])
+        return min(self.config.prune_fraction_per_tick, max((ratio - stop) / ratio / 2, 1e-6))
+
+    def check_budget(self) -> None:
+        if self.ticks >= self.config.max_ticks:
+            raise RuntimeError(f"target FLOPs ratio {self.config.target_flops_ratio} not reached after "
+                               f"{self.ticks} pruning steps (at {self.flops_ratio():.4f})")
+
+    def step_done(self, phase: str, result: dict) -> float:
+        ratio = self.record(phase, result)
+        self.save_points(ratio)
+        return ratio
+
+    # -- trace and save points ------------------------------------------------------------------
+
+    def record(self, phase: str, result: dict) -> float:
+        count = self._flops()
+        row = {"phase": phase, "tick": self.ticks, "flops": count.flops, "params": count.params,
+               "flops_ratio": count.flops / self.original_flops,
+               "filters": sum(layer.gate.numel() for _, layer in gated_layers(self.model)),
+               "loss": result.get("loss", math.nan),
+               "filters_removed": result.get("filters_removed", 0), "time": time.time()}
+        row.update({k: v for k, v in result.items() if k not in row and k not in ("samples", "steps")})
+        if self.evaluate is not None:
+            row["accuracy"] = self.evaluate(self.model)
+        self.trace.append(row)
+        if self.save_dir is not None:
+            write_trace(self.trace, self.save_dir / "trace.csv")
+        return row["flops_ratio"]
+
+    def save_points(self, ratio: float) -> None:
+        for point in self.config.save_flops_ratios:
+            if ratio <= point and point not in self.saved and self.save_dir is not None:
+                self.saved[point] = save_checkpoint(self.plain_checkpoint(ratio),
+                                                    self.save_dir / checkpoint_name(point))
+
+    def plain_checkpoint(self, ratio: float) -> dict:
+        """State of the model with gates folded in, plus its size: loadable weights_only."""
+        plain = undecorate(copy.deepcopy(self.model))
+        count = count_flops(plain, self.input_shape, self.config.flops_convention)
+        return {"state_dict": plain.state_dict(), "flops": count.flops, "params": count.params,
+                "flops_ratio": ratio, "original_flops": self.original_flops, "tick": self.ticks,
+                "config": {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in asdict(self.config).items()}}
+
+
+def checkpoint_name(flops_ratio: float) -> str:
+    """File of the save point at `flops_ratio` (the config's spelling: 0.4 -> flops_0.4.pt)."""
+    return f"flops_{flops_ratio:g}.pt"
+
+
+def write_trace(trace: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(key for row in trace for key in row))
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(trace)
+    tmp.replace(path)

@@ -1,0 +1,141 @@
+"""The schedules of the baseline methods, each on the shared GlobalPruner (engine.py): same
+groups, floors, step size (`prune_fraction_per_tick`), FLOPs target, save points and trace.
+
+    OneShotPruning   optional sparsity training, score once, remove to the target
+                     (L1-norm, FPGM, random, Network Slimming, DepGraph)
+    IterativeTaylor  rounds of training while scores accumulate, one removal step per round
+                     (Taylor on weights), the Tick's budget per round
+    UniformShrink    every group narrowed by the same share of its width (the paper's "shrunk")
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+import torch_pruning as tp
+from torch import nn
+
+from gdbench.gates import gated_layers
+from gdbench.pruning.engine import GlobalPruner
+from gdbench.pruning.groups import customized_pruners
+from gdbench.pruning.methods import criteria
+from gdbench.train import train_one_epoch, train_triangular
+
+
+class _TrainingPruner(GlobalPruner):
+    def __init__(self, model: nn.Module, train_batches: Iterable, loss_fn: Callable, config, *,
+                 device: torch.device | str = "cpu", example_inputs: torch.Tensor | None = None,
+                 save_dir: str | Path | None = None, evaluate=None):
+        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate)
+        self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
+
+    def sparsity_training(self, epochs: int, *, extra_loss=None, after_backward=None) -> dict:
+        """Training of every weight with a sparsity term, on the Tock's triangular lr."""
+        config = self.config
+        history = train_triangular(self.model, self.train_batches, self.loss_fn, epochs, config.tock_lr_min,
+                                   config.tock_lr_max, config.momentum, config.weight_decay, self.device,
+                                   extra_loss=extra_loss, after_backward=after_backward, desc="sparsity")
+        return {"loss": history[-1]["loss"] if history else math.nan}
+
+
+class OneShotPruning(_TrainingPruner):
+    """`prepare` (sparsity training, or nothing) then one scoring and removal to the target."""
+
+    def __init__(self, *args, criterion: Callable[["OneShotPruning"], list[torch.Tensor]],
+                 prepare: Callable[["OneShotPruning"], dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criterion, self.prepare = criterion, prepare
+
+    def run(self) -> list[dict]:
+        self.record("sparsity" if self.prepare else "start", self.prepare(self) if self.prepare else {})
+        self.prune_to_target(self.criterion(self))
+        return self.trace
+
+
+# DEVIATION: Network Slimming and DepGraph train with their sparsity term from scratch or for a
+# full schedule in their papers; here the sparsity phase starts from the shared trained baseline
+# and lasts `sparsity_epochs` (default: one Tock), so that every method starts from the same weights.
+def slimming_sparsity(weight: float, epochs: int) -> Callable[[OneShotPruning], dict]:
+    """Network Slimming's sparsity training: loss + λ·Σ|γ| (Liu et al. 2017, eq. 1); the gates are
+    the BN scales of a decorated model."""
+    def prepare(pruner: OneShotPruning) -> dict:
+        gates = [layer.gate for _, layer in gated_layers(pruner.model)]
+        return pruner.sparsity_training(epochs, extra_loss=lambda: weight * sum(g.abs().sum() for g in gates))
+    return prepare
+
+
+def depgraph_sparsity(regularization: float, alpha: float, epochs: int) -> Callable[[OneShotPruning], dict]:
+    """DepGraph's group-level sparse learning through torch-pruning's GroupNormPruner: after each
+    backward pass, every group's weights get a decay scaled by 2^(α·(I_max − I)/(I_max − I_min)),
+    strongest for the least important channels (Fang et al. 2023, §3.4)."""
+    def prepare(pruner: OneShotPruning) -> dict:
+        was_training = pruner.model.training
+        regulariser = tp.pruner.GroupNormPruner(
+            pruner.model, torch.zeros(pruner.input_shape, device=next(pruner.model.parameters()).device),
+            importance=tp.importance.GroupMagnitudeImportance(p=2), reg=regularization, alpha=alpha,
+            ignored_layers=list(pruner.graph.output_layers), customized_pruners=customized_pruners())
+        pruner.model.train(was_training)  # torch-pruning leaves the model in eval mode
+        return pruner.sparsity_training(epochs, after_backward=lambda: regulariser.regularize(pruner.model,
+                                                                                               alpha=2 ** alpha))
+    return prepare
+
+
+class IterativeTaylor(_TrainingPruner):
+    """Molchanov et al. 2019: train, accumulate the Taylor weight importance over the minibatches,
+    remove the least important share, repeat. Each round trains every weight on the Tick's share
+    of the data at the Tick's lr, so its pruning budget matches Gate Decorator's Ticks."""
+
+    def round(self) -> tuple[dict, list[torch.Tensor]]:
+        config = self.config
+        optimizer = torch.optim.SGD([p for p in self.model.parameters() if p.requires_grad], lr=config.tick_lr,
+                                    momentum=config.momentum, weight_decay=config.weight_decay)
+        steps = max(1, math.ceil(config.tick_data_fraction * len(self.train_batches)))
+        with criteria.TaylorWeightCollector(self.graph, self.prunable_groups) as collector:
+            result = train_one_epoch(self.model, self.train_batches, optimizer, self.loss_fn, self.device,
+                                     max_steps=steps, epoch=self.ticks, desc=f"round {self.ticks + 1}")
+        return result, collector.scores()
+
+    def run(self) -> list[dict]:
+        self.record("start", {})
+        while not self.reached():
+            self.check_budget()
+            result, scores = self.round()
+            result["filters_removed"] = self.remove(scores)[0]
+            self.step_done("round", result)
+        return self.trace
+
+
+class UniformShrink(GlobalPruner):
+    """Every prunable group keeps the same share of its original width (at least its floor),
+    lowered in steps of `width_step` until the FLOPs target: the paper's "shrunk" network (§5.2,
+    fig. 5). Within a group the filters with the largest L1 norm stay, so that fine-tuning
+    starts from trained weights; trained from scratch, which ones does not matter."""
+
+    width_step = 0.01
+
+    def run(self) -> list[dict]:
+        self.record("start", {})
+        share = 1.0
+        while not self.reached():
+            self.check_budget()
+            share -= self.width_step
+            if share <= 0:
+                raise RuntimeError(f"uniform shrink cannot reach FLOPs ratio {self.config.target_flops_ratio}")
+            groups = self.prunable_groups
+            removed = 0
+            for group, scores in zip(groups, criteria.l1_norm(self.graph, groups)):
+                floor = max(1, int(self.config.floor_ratio * group.original_width))
+                width = max(floor, round(share * group.original_width))
+                if width < group.width:
+                    keep = torch.zeros(group.width, dtype=torch.bool)
+                    keep[torch.argsort(scores, descending=True, stable=True)[:width]] = True
+                    removed += (group.width - width) * len(group.names)
+                    self.graph.remove_channels(group, keep)
+            if removed:
+                self.ticks += 1
+                self.step_done("shrink", {"filters_removed": removed, "width_share": share})
+        return self.trace
+

@@ -1,0 +1,191 @@
+import pytest
+import torch
+from torch import nn
+
+from gdbench import count_flops, decorate
+from gdbench.checkpoint import load_checkpoint
+from gdbench.config import schema
+from gdbench.gates import gated_layers
+from gdbench.models import VGG, resnet_cifar
+from gdbench.pruning.engine import checkpoint_name
+from gdbench.pruning.groups import GateGraph
+from gdbench.pruning.methods import METHODS, build_pruner, criteria, method_settings
+from gdbench.pruning.plan import floor_channels
+from gdbench.pruning.surgery import load_pruned_state_dict
+from gdbench.pruning.ticktock import TickTockConfig
+from gdbench.train import triangular_lr
+
+SHAPE = (1, 3, 16, 16)
+
+
+def _data(samples=96, batch_size=32):
+    generator = torch.Generator().manual_seed(0)
+    targets = torch.randint(0, 4, (samples,), generator=generator)
+    inputs = torch.randn(samples, 3, 16, 16, generator=generator) * 0.5 + targets.view(-1, 1, 1, 1) * 0.5
+    return [(inputs[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, samples, batch_size)]
+
+
+def _config(**settings):
+    return TickTockConfig(**{"target_flops_ratio": 0.45, "save_flops_ratios": (0.6, 0.45),
+                             "prune_fraction_per_tick": 0.06, "ticks_per_tock": 3, "tock_epochs": 1, **settings})
+
+
+def _pruned(name, tmp_path, seed=0, base_width=8, **settings):
+    torch.manual_seed(0)
+    model = decorate(resnet_cifar(14, 4, base_width=base_width), torch.zeros(SHAPE))
+    widths = {n: layer.gate.numel() for n, layer in gated_layers(model)}
+    pruner = build_pruner(name, model, _data(), nn.CrossEntropyLoss(), _config(**settings), seed=seed,
+                          example_inputs=torch.zeros(SHAPE), save_dir=tmp_path)
+    return pruner, pruner.run(), widths
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_each_method_reaches_its_target_keeps_every_layer_and_saves_loadable_points(name, tmp_path):
+    pruner, trace, widths = _pruned(name, tmp_path)
+    assert trace[-1]["flops_ratio"] <= 0.45 < max(row["flops_ratio"] for row in trace[:-1])
+    for layer_name, layer in gated_layers(pruner.model):
+        assert layer.gate.numel() >= floor_channels(widths[layer_name], 0.1), layer_name
+    assert pruner.model(torch.randn(2, 3, 16, 16)).shape == (2, 4)
+    for point in (0.6, 0.45):
+        checkpoint = load_checkpoint(tmp_path / checkpoint_name(point))
+        assert checkpoint["flops_ratio"] <= point
+        plain = load_pruned_state_dict(resnet_cifar(14, 4, base_width=8), checkpoint["state_dict"])
+        assert count_flops(plain, SHAPE[1:]).flops == checkpoint["flops"]
+
+
+def test_random_pruning_is_reproducible_by_seed(tmp_path):
+    def architecture(seed, folder):
+        pruner, _, _ = _pruned("random", tmp_path / folder, seed=seed)
+        return {name: layer.weight.detach().clone() for name, layer in pruner.model.named_modules()
+                if isinstance(layer, nn.Conv2d)}
+    first, again, other = architecture(1, "a"), architecture(1, "b"), architecture(2, "c")
+    assert first.keys() == again.keys()
+    assert all(torch.equal(first[name], again[name]) for name in first)  # same channels kept
+    assert any(first[name].shape != other[name].shape or not torch.equal(first[name], other[name])
+               for name in first)
+
+
+def test_uniform_shrink_meets_the_flops_target_with_one_width_share_for_every_group(tmp_path):
+    """Stated tolerance: the kept FLOPs ratio lies within 0.03 below the target (one 1 % width
+    step on a 16-64 channel ResNet-20)."""
+    torch.manual_seed(0)
+    model = decorate(resnet_cifar(20, 10), torch.zeros(1, 3, 32, 32))
+    original = {n: layer.gate.numel() for n, layer in gated_layers(model)}
+    config = TickTockConfig(target_flops_ratio=0.5, save_flops_ratios=(0.5,), floor_ratio=0.1)
+    pruner = build_pruner("uniform_shrink", model, [], nn.CrossEntropyLoss(), config, save_dir=tmp_path)
+    trace = pruner.run()
+    assert 0.47 <= trace[-1]["flops_ratio"] <= 0.5
+    share = trace[-1]["width_share"]
+    for group in pruner.prunable_groups:
+        expected = max(floor_channels(group.original_width, 0.1), round(share * group.original_width))
+        assert group.width == expected, group.names
+    assert 0.65 < share < 0.75  # FLOPs scale with width squared: √0.5 ≈ 0.71
+    frozen = [g for g in pruner.graph.groups if not g.prunable]
+    assert all(g.width == original[g.names[0]] for g in frozen)
+
+
+def _vgg_graph():
+    torch.manual_seed(0)
+    model = decorate(VGG(10, width_divisor=16), torch.zeros(1, 3, 32, 32))
+    graph = GateGraph(model)
+    return model, graph, [g for g in graph.groups if g.prunable]
+
+
+def test_l1_and_fpgm_scores_equal_a_loop_over_the_filters():
+    model, graph, groups = _vgg_graph()
+    l1, fpgm = criteria.l1_norm(graph, groups), criteria.fpgm(graph, groups)
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    assert len(convs) == len(groups) == 13
+    for conv, l1_score, fpgm_score in zip(convs, l1, fpgm):
+        w = conv.weight.detach()
+        norms = torch.tensor([w[c].abs().sum().item() for c in range(w.shape[0])])
+        torch.testing.assert_close(l1_score, norms / norms.mean())
+        distances = torch.tensor([sum((w[c] - w[j]).norm().item() for j in range(w.shape[0]))
+                                  for c in range(w.shape[0])])
+        torch.testing.assert_close(fpgm_score, distances / distances.mean(), rtol=1e-4, atol=1e-5)
+
+
+def test_taylor_weight_scores_equal_an_autograd_reference():
+    model, graph, groups = _vgg_graph()
+    batches = [(torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))) for _ in range(3)]
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    reference = [torch.zeros(c.out_channels) for c in convs]
+    for inputs, targets in batches:
+        grads = torch.autograd.grad(nn.functional.cross_entropy(model(inputs), targets), [c.weight for c in convs])
+        for total, conv, grad in zip(reference, convs, grads):
+            total += (grad * conv.weight.detach()).flatten(1).sum(1).pow(2) / len(batches)
+    with criteria.TaylorWeightCollector(graph, groups) as collector:
+        for inputs, targets in batches:
+            nn.functional.cross_entropy(model(inputs), targets).backward()
+    for expected, actual in zip(reference, collector.scores()):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-12)
+
+
+def test_group_scores_sum_their_members():
+    torch.manual_seed(0)
+    model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(SHAPE))
+    graph = GateGraph(model, torch.zeros(SHAPE))
+    stage = next(g for g in graph.groups if g.prunable and len(g.names) > 1)
+    expected = sum(criteria.filters(layer).abs().sum(1) for layer in graph.producers(stage))
+    torch.testing.assert_close(criteria.l1_norm(graph, [stage])[0], expected / expected.mean())
+    assert len(graph.producers(stage)) == len(stage.names)  # one conv feeds each member BN
+
+
+def _after_sparsity_phase(name: str, settings: dict) -> nn.Module:
+    """The model after `name`'s sparsity training alone (2 epochs), from the same start."""
+    torch.manual_seed(0)
+    model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(SHAPE))
+    pruner = build_pruner(name, model, _data(), nn.CrossEntropyLoss(), _config(target_flops_ratio=0.9,
+                          save_flops_ratios=()), {**settings, "sparsity_epochs": 2}, example_inputs=torch.zeros(SHAPE))
+    pruner.prepare(pruner)
+    return model
+
+
+def test_network_slimming_sparsity_shrinks_the_gates():
+    """λ = 0.5 against λ = 0 from the same start: the L1 term's gradient λ·sign(γ) alone moves every
+    gate by at least Σ lr_t·λ towards zero."""
+    def gate_mass(model):
+        return sum(layer.gate.abs().sum().item() for _, layer in gated_layers(model))
+    sparse = _after_sparsity_phase("network_slimming", {"sparsity_weight": 0.5})
+    plain = _after_sparsity_phase("network_slimming", {"sparsity_weight": 0.0})
+    gates = sum(layer.gate.numel() for _, layer in gated_layers(sparse))
+    steps = 2 * len(_data())
+    least_shrink = sum(triangular_lr(s, steps, 1e-3, 1e-2) for s in range(steps)) * 0.5 * gates
+    assert gate_mass(plain) - gate_mass(sparse) > least_shrink
+
+
+def test_depgraph_sparse_learning_decays_the_grouped_weights():
+    def conv_norms(model):
+        return sum(m.weight.norm().item() for m in model.modules() if isinstance(m, nn.Conv2d))
+    regularised = _after_sparsity_phase("depgraph", {"regularization": 1.0})
+    plain = _after_sparsity_phase("depgraph", {"regularization": 0.0})
+    assert conv_norms(regularised) < 0.95 * conv_norms(plain)
+
+
+def test_one_shot_ablation_scores_once(tmp_path):
+    _, trace, _ = _pruned("gd_one_shot", tmp_path)
+    phases = [row["phase"] for row in trace]
+    assert phases[:2] == ["tock", "score"] and set(phases[2:]) == {"prune"}
+
+
+def test_ablation_settings_reach_the_schedule(tmp_path):
+    pruner, _, _ = _pruned("gd_tick_subset", tmp_path)
+    assert pruner.config.tick_data_fraction == 0.5
+    assert _pruned("gd_no_sparsity", tmp_path / "b")[0].config.gate_l1_weight == 0.0
+    assert _pruned("gd_group_mean", tmp_path / "c")[0].config.group_reduction == "mean"
+
+
+@pytest.mark.reliability("bad config")
+def test_unknown_method_and_setting_are_named():
+    with pytest.raises(ValueError, match="l2_norm"):
+        method_settings("l2_norm", {})
+    with pytest.raises(ValueError, match="sparsity_wieght"):
+        method_settings("network_slimming", {"sparsity_wieght": 1e-4})
+
+
+def test_schema_method_names_match_the_registry():
+    assert set(schema("config")["properties"]["methods"]["items"]["enum"]) == set(METHODS)
+    experiment = schema("experiment")["properties"]
+    assert set(experiment["methods"]["items"]["enum"]) == set(METHODS)
+    for name, properties in experiment["method_settings"]["properties"].items():
+        assert set(properties["properties"]) == set(method_settings(name, {}).__dataclass_fields__), name
