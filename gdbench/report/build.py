@@ -29,7 +29,10 @@ def _artifact_json(uri: str, run_id: str, name: str) -> dict | None:
 
 
 def _trace(uri: str, runs: pd.DataFrame) -> pd.DataFrame | None:
+    """The Tick-Tock trace of Gate Decorator's first seed."""
     prunes = _runs_with_prefix(runs, "prune/").sort_values("tags.gdbench.stage_key")
+    if not prunes.empty and "params.method" in prunes:
+        prunes = prunes[prunes["params.method"] == "gate_decorator"]
     if prunes.empty:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,30 +41,61 @@ def _trace(uri: str, runs: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def _channels_figure(uri: str, name: str, evals: pd.DataFrame, models: pd.DataFrame, out: Path) -> bool:
+    """Fig. 5: channels per layer of the Gate Decorator net and the uniformly shrunk one (seed 0),
+    with the accuracies of baseline, shrunk (from scratch), pruned and pruned-from-scratch."""
     seed0 = evals[evals["params.seed"] == "0"]
-    pruned = seed0[seed0["params.stage"] == "finetune"]
-    baseline = seed0[seed0["params.stage"] == "baseline"]
-    if pruned.empty or baseline.empty:
+
+    def architecture(stage: str, method: str) -> dict | None:
+        chosen = seed0[(seed0["params.stage"] == stage) & (seed0["params.method"] == method)]
+        return _artifact_json(uri, chosen.iloc[0]["run_id"], "architecture.json") if not chosen.empty else None
+
+    pruned, original = architecture("finetune", "gate_decorator"), architecture("baseline", "none")
+    if pruned is None or original is None:
         return False
-    pruned_channels = _artifact_json(uri, pruned.iloc[0]["run_id"], "architecture.json")
-    original_channels = _artifact_json(uri, baseline.iloc[0]["run_id"], "architecture.json")
-    if pruned_channels is None or original_channels is None:
-        return False
+    shrunk = architecture("finetune", "uniform_shrink")
     accuracies = {"baseline": models[models["stage"] == "baseline"]["test_top1"].mean()}
-    for stage, label in (("finetune", "pruned"), ("scratch_e", "pruned, from scratch")):
-        chosen = models[models["stage"] == stage]
+    for stage, method, label in (("scratch_e", "uniform_shrink", "shrunk, from scratch"),
+                                 ("finetune", "gate_decorator", "pruned"),
+                                 ("scratch_e", "gate_decorator", "pruned, from scratch")):
+        chosen = models[(models["stage"] == stage) & (models["method"] == method)]
         if not chosen.empty:
             accuracies[label] = chosen["test_top1"].mean()
-    figures.channels_and_accuracy(pruned_channels, original_channels, None, accuracies,
-                                  TITLES.get(name, name), out / f"{name}_channels")
+    figures.channels_and_accuracy(pruned, original, shrunk, accuracies, TITLES.get(name, name),
+                                  out / f"{name}_channels")
     return True
+
+
+def _ablations(runs: pd.DataFrame) -> dict[str, str]:
+    """Method -> the method it ablates, as the prune runs logged it."""
+    prunes = _runs_with_prefix(runs, "prune/")
+    if prunes.empty or "params.ablation_of" not in prunes:
+        return {}
+    return {m: a for m, a in zip(prunes["params.method"], prunes["params.ablation_of"])
+            if isinstance(a, str) and a != "none"}
+
+
+def _methods_section(name: str, title: str, models: pd.DataFrame, ablations: dict[str, str], paper_csv: Path,
+                     metric: str, out: Path) -> list[str]:
+    """The comparison of methods at matched FLOPs, when more than one method ran or the paper
+    quotes others."""
+    quoted = tables.quoted_rows(paper_csv, name) if metric == "test_top1" else pd.DataFrame()
+    tuned = models[models["stage"] == "finetune"]
+    if tuned["method"].nunique() < 2 and quoted.empty:
+        return []
+    table = tables.methods_comparison(models, quoted, ablations, metric)
+    tables.write_methods_table(table, title, out / "tables" / f"{name}_methods", metric)
+    figures.methods_vs_flops(table, metric, title, out / "figures" / f"{name}_methods")
+    return [tables.methods_markdown(table, title, metric), "",
+            f"![{title}: methods at matched FLOPs](figures/{name}_methods.png)", ""]
 
 
 def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     profile, experiments = resolved["profile"], resolved["experiments"]
+    paper_csv = Path(resolved.get("results_dir", "results")) / "paper" / "paper_numbers.csv"
     write_summary(uri, list(experiments), profile, out)
     lines = [f"# gdbench report: {profile}", "", "Every number below is read from MLflow runs.", ""]
+    headline = []
     for name, experiment in experiments.items():
         runs = stage_runs(uri, name, profile)
         evals = _runs_with_prefix(runs, "evaluate/")
@@ -73,6 +107,7 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         tables.write_table(table, title, out / "tables" / name)
         lines += [tables.to_markdown(table, title), ""]
         metric = "test_miou" if experiment["data"]["dataset"].startswith("voc") else "test_top1"
+        headline += tables.headline_rows(table, title, metric)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")
         lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")
         trace = _trace(uri, runs)
@@ -82,6 +117,9 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
             lines.append(f"![{title}: channels per layer](figures/{name}_channels.png)")
         lines.append("")
+        lines += _methods_section(name, title, models, _ablations(runs), paper_csv, metric, out)
+    # The README's results table (scripts/readme_results.py copies it there)
+    (out / "readme_results.md").write_text(tables.headline_markdown(headline, profile))
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report

@@ -42,11 +42,12 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _expected_value(expected: list[dict], stage: str, target: str, metric: str):
+def _expected_value(expected: list[dict], stage: str, method: str, target: str, metric: str):
     for row in expected:
         if metric.startswith("baseline_") and row["stage"] == "baseline" and row["metric"] == metric[9:]:
             return row
-        if row["stage"] == stage and row["metric"] == metric and f"{row.get('target', '')}" == target:
+        if (row["stage"] == stage and row.get("method", "gate_decorator") == method and row["metric"] == metric
+                and f"{row.get('target', '')}" == target):
             return row
     return None
 
@@ -65,7 +66,7 @@ def comparison(models: pd.DataFrame, expected: list[dict]) -> pd.DataFrame:
             values = group[metric].dropna()
             row[f"{metric}_mean"] = values.mean()
             row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else 0.0
-            paper = _expected_value(expected, stage, target, metric)
+            paper = _expected_value(expected, stage, method, target, metric)
             if paper is not None:
                 row[f"{metric}_paper"] = paper["value"]
                 row[f"{metric}_verdict"] = ("within" if abs(row[f"{metric}_mean"] - paper["value"])
@@ -122,3 +123,98 @@ def write_table(table: pd.DataFrame, title: str, out_stem: str | Path) -> list[P
     table.to_csv(paths[1], index=False)
     paths[2].write_text(to_latex(table, title))
     return paths
+
+
+def quoted_rows(paper_csv: str | Path, experiment: str) -> pd.DataFrame:
+    """Other methods' numbers as the paper quotes them (results/paper/paper_numbers.csv rows of
+    `experiment` that have a flops_reduction and a test_top1_change), as fractions."""
+    path = Path(paper_csv)
+    if not path.is_file():
+        return pd.DataFrame()
+    cells = pd.read_csv(path)
+    cells = cells[(cells["experiment"] == experiment) & cells["metric"].isin(["flops_reduction", "test_top1_change"])]
+    if cells.empty:
+        return pd.DataFrame()
+    wide = cells.pivot_table(index=["table", "row"], columns="metric", values="value", aggfunc="first")
+    if not {"flops_reduction", "test_top1_change"} <= set(wide.columns):
+        return pd.DataFrame()
+    wide = wide.dropna()
+    return pd.DataFrame({"method": [row for _, row in wide.index], "table": [t for t, _ in wide.index],
+                         "flops_reduction": wide["flops_reduction"].to_numpy() / 100,
+                         "test_top1_change": wide["test_top1_change"].to_numpy() / 100})
+
+
+def methods_comparison(models: pd.DataFrame, quoted: pd.DataFrame, ablations: dict[str, str],
+                       metric: str = "test_top1") -> pd.DataFrame:
+    """Every method at every FLOPs target, fine-tuned, side by side: kept FLOPs, accuracy and its
+    change against the same seed's baseline, as mean ± std over n seeds; each row says where its
+    numbers come from ("run here (n seeds)" or "quoted from <paper, table>")."""
+    rows = []
+    tuned = models[models["stage"] == "finetune"] if not models.empty else models
+    change = f"{metric}_change" if f"{metric}_change" in tuned else None
+    for (method, target), group in (tuned.groupby(["method", "target"]) if not tuned.empty else []):
+        n = group["seed"].nunique()
+        row = {"method": method, "kind": f"ablation of {ablations[method]}" if method in ablations else "method",
+               "target": target, "n": n, "source": f"run here ({n} seed{'s' if n > 1 else ''})",
+               "kept_flops_mean": (1 - group["flops_reduction"]).mean(),
+               f"{metric}_mean": group[metric].mean(), f"{metric}_std": group[metric].std(ddof=1) if n > 1 else 0.0}
+        if change:
+            row[f"{metric}_change_mean"] = group[change].mean()
+            row[f"{metric}_change_std"] = group[change].std(ddof=1) if n > 1 else 0.0
+        rows.append(row)
+    for _, quote in quoted.iterrows():
+        rows.append({"method": quote["method"], "kind": "method", "target": "", "n": 0,
+                     "source": f"quoted from You et al. 2019, {quote['table']}",
+                     "kept_flops_mean": 1 - quote["flops_reduction"],
+                     f"{metric}_change_mean": quote["test_top1_change"]})
+    table = pd.DataFrame(rows)
+    return table.sort_values(["kind", "target", "method"], kind="stable").reset_index(drop=True) if rows else table
+
+
+def methods_markdown(table: pd.DataFrame, title: str, metric: str = "test_top1") -> str:
+    def pct(row, key, signed=False):
+        mean = row.get(f"{key}_mean")
+        if mean is None or pd.isna(mean):
+            return ""
+        std = row.get(f"{key}_std")
+        text = f"{100 * mean:+.2f}" if signed else f"{100 * mean:.2f}"
+        return text + (f" ± {100 * std:.2f}" if std is not None and not pd.isna(std) and row["n"] else "")
+    label = metric.replace("test_", "")
+    lines = [f"### {title}: methods at matched FLOPs", "",
+             f"| Method | Kind | Target | Kept FLOPs | {label} | Δ {label} | Source |", "|" + " --- |" * 7]
+    for _, row in table.iterrows():
+        lines.append(f"| {row['method']} | {row['kind']} | {row['target']} | {pct(row, 'kept_flops')} | "
+                     f"{pct(row, metric)} | {pct(row, f'{metric}_change', signed=True)} | {row['source']} |")
+    return "\n".join(lines) + (f"\n\nFine-tuned models; % and % points, mean ± std over the seeds run here; "
+                               f"Δ against the same seed's baseline. {FLOPS_NOTE}\n")
+
+
+def write_methods_table(table: pd.DataFrame, title: str, out_stem: str | Path, metric: str = "test_top1") -> list[Path]:
+    stem = Path(out_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv")]
+    paths[0].write_text(methods_markdown(table, title, metric))
+    table.to_csv(paths[1], index=False)
+    return paths
+
+
+def headline_rows(table: pd.DataFrame, title: str, metric: str) -> list[str]:
+    """README rows of one experiment: Gate Decorator fine-tuned at each target, ours beside the
+    paper's number where the experiment config has one."""
+    rows = []
+    if table.empty:
+        return rows
+    chosen = table[(table["stage"] == "finetune") & (table["method"] == "gate_decorator")]
+    for _, row in chosen.iterrows():
+        kept = 1 - row.get("flops_reduction_mean", float("nan"))
+        change = f"{metric}_change" if f"{metric}_change_mean" in row else None
+        rows.append(f"| {title} | {100 * kept:.1f} % | {_cell(row, metric)} | "
+                    f"{_cell(row, change) if change else ''} | {row['n']} |")
+    return rows
+
+
+def headline_markdown(rows: list[str], profile: str) -> str:
+    header = ["| experiment | kept FLOPs | pruned, fine-tuned (paper) | Δ vs baseline (paper) | seeds |",
+              "| --- | --- | --- | --- | --- |"]
+    return "\n".join([f"Profile `{profile}`, Gate Decorator, mean ± std over the seeds, in %; read from "
+                      f"MLflow by the report rule.", "", *header, *rows]) + "\n"

@@ -16,10 +16,11 @@ EXPECTED = [
 ]
 
 
-def _evaluation(uri, stage, seed, top1, flops_reduction, target=None):
-    where = "baseline" if target is None else f"gd/{target}"
+def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="gate_decorator"):
+    method = method if target else "none"
+    where = "baseline" if target is None else f"{method}/{target}"
     log_stage(uri, "resnet56_cifar10", "test", f"evaluate/{stage}/{where}/seed{seed}",
-              params={"seed": seed, "stage": stage, "method": "gd" if target else "none",
+              params={"seed": seed, "stage": stage, "method": method,
                       "target": "none" if target is None else target},
               metrics={"test_top1": top1, "test_top5": 0.99, "flops_reduction": flops_reduction,
                        "params_reduction": flops_reduction / 2})
@@ -32,6 +33,11 @@ def store(tmp_path_factory):
     for seed, (base, pruned) in enumerate([(0.90, 0.915), (0.92, 0.925)]):
         _evaluation(uri, "baseline", seed, base, 0.0)
         _evaluation(uri, "finetune", seed, pruned, 0.60, target=0.4)
+    for seed, top1 in enumerate([0.88, 0.91]):
+        _evaluation(uri, "finetune", seed, top1, 0.58, target=0.4, method="l1_norm")
+    _evaluation(uri, "finetune", 0, 0.89, 0.62, target=0.4, method="gd_one_shot")
+    log_stage(uri, "resnet56_cifar10", "test", "prune/resnet56_cifar10/gd_one_shot/seed0",
+              params={"seed": 0, "method": "gd_one_shot", "ablation_of": "gate_decorator"}, metrics={"steps": 3})
     trace = pd.DataFrame({"phase": ["tock", "tick", "tick", "tock", "tick"], "flops_ratio": [1, .8, .6, .6, .4],
                           "accuracy": [.5, .45, .44, .5, .42]})
     return uri, trace
@@ -42,7 +48,7 @@ def test_table_cells_and_verdicts(store):
     models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
     assert "MLFLOW_TRACKING_URI" not in os.environ  # reading runs must not redirect child processes
     table = tables.comparison(models, EXPECTED)
-    row = table.set_index("stage").loc["finetune"]
+    row = table.set_index(["stage", "method"]).loc[("finetune", "gate_decorator")]
     assert row["n"] == 2
     assert row["test_top1_mean"] == pytest.approx(0.92)
     assert row["test_top1_change_mean"] == pytest.approx(0.01)  # per seed: +0.015 and +0.005
@@ -51,6 +57,32 @@ def test_table_cells_and_verdicts(store):
     assert row["flops_reduction_verdict"] == "within"           # |0.60 - 0.601| <= 0.01
     assert row["baseline_test_top1_mean"] == pytest.approx(0.91)
     assert row["baseline_test_top1_verdict"] == "outside"       # |0.91 - 0.93| > 0.005
+    other = table.set_index(["stage", "method"]).loc[("finetune", "l1_norm")]
+    assert "test_top1_verdict" not in other or pd.isna(other["test_top1_verdict"])  # the paper's number is GD's
+
+
+def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
+    uri, _ = store
+    models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
+    paper = tmp_path / "paper.csv"
+    paper.write_text("experiment,table,row,metric,value,unit,provenance,status\n"
+                     "resnet56_cifar10,Table 1,L1 (Li et al.),test_top1_change,0.02,% points,test,unverified\n"
+                     "resnet56_cifar10,Table 1,L1 (Li et al.),flops_reduction,27.6,%,test,unverified\n"
+                     "resnet56_cifar10,Table 1,GBN-40,test_top1,93.43,%,test,unverified\n")
+    quoted = tables.quoted_rows(paper, "resnet56_cifar10")
+    assert list(quoted["method"]) == ["L1 (Li et al.)"]  # rows with both numbers only
+    table = tables.methods_comparison(models, quoted, {"gd_one_shot": "gate_decorator"})
+    rows = table.set_index("method")
+    assert rows.loc["gate_decorator", "source"] == "run here (2 seeds)"
+    assert rows.loc["l1_norm", "test_top1_change_mean"] == pytest.approx(-0.015)  # -0.02 and -0.01 per seed
+    assert rows.loc["l1_norm", "kept_flops_mean"] == pytest.approx(0.42)
+    assert rows.loc["gd_one_shot", "source"] == "run here (1 seed)"
+    assert rows.loc["gd_one_shot", "kind"] == "ablation of gate_decorator"
+    assert rows.loc["L1 (Li et al.)", "source"] == "quoted from You et al. 2019, Table 1"
+    assert rows.loc["L1 (Li et al.)", "kept_flops_mean"] == pytest.approx(0.724)
+    markdown = tables.methods_markdown(table, "Table 1")
+    assert "| l1_norm | method | 0.4 | 42.00 | 89.50 ± 2.12 | -1.50 ± 0.71 | run here (2 seeds) |" in markdown
+    assert figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods") == 4  # 3 run here + 1 quoted
 
 
 def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
@@ -60,13 +92,13 @@ def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
     markdown = paths[0].read_text()
     assert "92.00 ± 0.71 (paper 92.00, within)" in markdown
     assert "multiply-accumulates" in markdown  # the FLOPs convention under every table
-    assert r"$\pm$" in paths[2].read_text() and pd.read_csv(paths[1]).shape[0] == 1
+    assert r"$\pm$" in paths[2].read_text() and pd.read_csv(paths[1]).shape[0] == 3
 
 
 def test_figures_have_their_series(store, tmp_path):
     uri, trace = store
     models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
-    assert figures.accuracy_vs_flops(models, "test_top1", "t", tmp_path / "acc") == 2  # baseline + gd
+    assert figures.accuracy_vs_flops(models, "test_top1", "t", tmp_path / "acc") == 4  # baseline + 3 methods
     assert figures.tick_tock_trace(trace, "t", tmp_path / "trace") == 2               # FLOPs + accuracy
     assert figures.channels_and_accuracy({"a": 3, "b": 5}, {"a": 8, "b": 8}, None, {"baseline": 0.9},
                                          "t", tmp_path / "channels") == 3
@@ -84,3 +116,25 @@ def test_build_report_writes_everything_from_mlflow(store, tmp_path):
     assert "Table 1: ResNet-56 on CIFAR-10" in text and "figures/resnet56_cifar10_accuracy_vs_flops.png" in text
     assert (tmp_path / "tables" / "resnet56_cifar10.tex").is_file()
     assert (tmp_path / "summary.md").is_file()
+    assert "methods at matched FLOPs" in text and (tmp_path / "figures" / "resnet56_cifar10_methods.png").is_file()
+    assert "| gd_one_shot | ablation of gate_decorator |" in text  # read from the prune run's params
+
+
+def test_readme_results_table_comes_from_the_report(store, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    uri, _ = store
+    resolved = {"profile": "test", "experiments": {"resnet56_cifar10": {"expected": EXPECTED,
+                                                                          "data": {"dataset": "cifar10"}}}}
+    build_report(uri, resolved, tmp_path / "results" / "test" / "report")
+    block = (tmp_path / "results" / "test" / "report" / "readme_results.md").read_text()
+    assert "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % | 92.00 ± 0.71 (paper 92.00, within) | 1.00 ± 0.71 | 2 |" in block
+    script = Path(__file__).resolve().parents[3] / "scripts" / "readme_results.py"
+    spec = importlib.util.spec_from_file_location("readme_results", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nafter\n")
+    assert module.main(["test", "--readme", str(readme), "--results", str(tmp_path / "results")]) == 0
+    assert readme.read_text() == f"# x\n<!-- results:begin -->\n{block.rstrip()}\n<!-- results:end -->\nafter\n"
