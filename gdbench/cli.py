@@ -60,6 +60,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def ui_command(results: str, host: str, port: int) -> list[str]:
+    """The `mlflow ui` command line over a run's store; the host is passed as one argument."""
+    from gdbench.track import tracking_uri
+
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri(results),
+            "--host", host, "--port", str(port)]
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+
+    if args.host != "127.0.0.1":
+        print(f"gdbench ui: serving on {args.host}: anyone who reaches this address can read the runs",
+              file=sys.stderr)
+    return subprocess.run(ui_command(args.results, args.host, args.port)).returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     from gdbench.data.loaders import DATASETS
     from gdbench.data.registry import PREPARE, SYNTHETIC
@@ -114,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_cmd_train)
+
+    ui = commands.add_parser("ui", help="browse the MLflow runs in a browser (mlflow ui on this machine only)")
+    ui.add_argument("--results", default="results", help="results folder holding mlflow.db (default: results)")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to bind; the default 127.0.0.1 keeps the server private to this machine")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.set_defaults(run=_cmd_ui)
 
     from gdbench import cli_bench, cli_stage
 

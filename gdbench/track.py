@@ -25,7 +25,13 @@ def tracking_uri(results_dir: str | Path, configured: str | None = None) -> str:
         return os.environ["MLFLOW_TRACKING_URI"]
     if configured:
         return configured
-    return f"sqlite:///{(Path(results_dir).resolve() / 'mlflow.db')}"
+    folder = Path(results_dir).resolve()
+    if "'" in str(folder):
+        # MLflow 3 writes its default experiment's artifact path into a raw SQL statement
+        # (SqlAlchemyStore._create_default_experiment), which a single quote breaks.
+        raise ValueError(f"{folder}: MLflow's SQLite store cannot live under a path with a single quote "
+                         f"(\'); rename the folder or set MLFLOW_TRACKING_URI")
+    return f"sqlite:///{folder / 'mlflow.db'}"
 
 
 def run_uri(config: dict) -> str:

@@ -12,6 +12,7 @@ from gdbench.config import ConfigError, load_yaml
 from gdbench.distributed import resolve_device
 
 
+@pytest.mark.reliability("resources")
 def test_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monkeypatch):
     path = tmp_path / "checkpoint.pt"
     save_checkpoint({"epoch": 1, "weights": torch.ones(3)}, path)
@@ -32,6 +33,7 @@ class _Payload:
     """Stands for code a malicious checkpoint would smuggle in."""
 
 
+@pytest.mark.reliability("security")
 def test_checkpoints_load_weights_only(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"state_dict": {}, "payload": _Payload()}, path)
@@ -39,6 +41,7 @@ def test_checkpoints_load_weights_only(tmp_path):
         load_checkpoint(path)
 
 
+@pytest.mark.reliability("bad data")
 def test_truncated_checkpoint_is_named(tmp_path):
     path = tmp_path / "cut.pt"
     save_checkpoint({"epoch": 1, "weights": torch.ones(100)}, path)
@@ -47,6 +50,7 @@ def test_truncated_checkpoint_is_named(tmp_path):
         load_checkpoint(path)
 
 
+@pytest.mark.reliability("security")
 def test_yaml_is_read_with_a_safe_loader(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("profile: !!python/object/apply:os.system ['echo pwned']\n")
@@ -55,6 +59,7 @@ def test_yaml_is_read_with_a_safe_loader(tmp_path):
     assert yaml.safe_load("a: 1") == {"a": 1}
 
 
+@pytest.mark.reliability("resources")
 def test_gpu_asked_for_where_none_exists_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
@@ -73,6 +78,7 @@ def _log_runs(uri, worker):
                   history=[{"loss": 1.0 / (epoch + 1), "val_top1": 0.1 * epoch} for epoch in range(5)])
 
 
+@pytest.mark.reliability("concurrency")
 def test_four_concurrent_jobs_lose_no_run_param_or_metric(tmp_path):
     from gdbench.track import init_store, stage_runs
 

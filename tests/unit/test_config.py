@@ -28,6 +28,7 @@ def test_smoke_config_resolves(config):
     assert resolved["synthetic_data"] and resolved["device"] == "cpu"
 
 
+@pytest.mark.reliability("bad config")
 @pytest.mark.parametrize("override, message", [
     ({"prune": {"tick_fracton": 0.1}}, r"prune: unknown key\(s\) 'tick_fracton'; allowed: .*prune_fraction_per_tick"),
     ({"train": {"lr": -1}}, r"train\.lr: -1 is invalid"),
@@ -45,6 +46,12 @@ def test_smoke_config_resolves(config):
     ({"gpus": -1}, r"gpus: -1 is invalid"),
     ({"scratch": ["scratch_x"]}, r"scratch\.0: 'scratch_x' is not allowed"),
     ({"model": {"kwargs": {"shortcut": "C"}}}, r"model\.kwargs\.shortcut: 'C' is not allowed"),
+    ({"methods": ["l2_norm"]}, r"methods\.0: 'l2_norm' is not allowed"),
+    ({"method_settings": {"network_slimming": {"sparsity_wieght": 1e-4}}},
+     r"method_settings\.network_slimming: unknown key\(s\) 'sparsity_wieght'"),
+    ({"method_settings": {"network_slimming": {"sparsity_weight": -1}}}, r"sparsity_weight: -1 is invalid"),
+    ({"prune": {"tock_lr_min": 0.1, "tock_lr_max": 0.01}}, r"prune\.tock_lr_min must not exceed prune\.tock_lr_max"),
+    ({"data": {"batch_size": 0}}, r"data\.batch_size: 0 is invalid"),
     ({"expected": [{"stage": "finetune", "target": 0.35, "metric": "test_top1", "value": 0.9, "tolerance": 0.01,
                     "source": "x"}]}, r"expected\.0\.target 0\.35 is not one of prune\.save_flops_ratios"),
 ])
@@ -56,6 +63,7 @@ def test_bad_experiment_settings_name_the_key(config, override, message):
     assert "resnet56_cifar10" in str(error.value)
 
 
+@pytest.mark.reliability("bad config")
 @pytest.mark.parametrize("change, message", [
     ({"experimnts": ["resnet56_cifar10"]}, r"unknown key\(s\) 'experimnts'"),
     ({"device": "gpu"}, r"device: 'gpu' is invalid"),
@@ -69,16 +77,25 @@ def test_bad_run_settings_name_the_key(config, change, message):
         resolve({**config, **change}, EXPERIMENTS)
 
 
+@pytest.mark.reliability("bad config")
+def test_contradictory_method_and_model_are_named(config):
+    bad = {**config, "overrides": {"fcn8s_voc": {"methods": ["gate_decorator", "depgraph"]}}}
+    with pytest.raises(ConfigError, match=r"fcn8s_voc.*methods: depgraph needs a BN after every pruned conv"):
+        resolve(bad, EXPERIMENTS)
+
+
 def test_overrides_of_unselected_experiments_are_ignored(config):
     selected = {**config, "experiments": ["resnet56_cifar10"], "overrides": {"fcn8s_voc": {"seeds": [5]}}}
     assert list(resolve(selected, EXPERIMENTS)["experiments"]) == ["resnet56_cifar10"]
 
 
+@pytest.mark.reliability("bad config")
 def test_missing_experiment_file_is_named(config, tmp_path):
     with pytest.raises(ConfigError, match=r"resnet56_cifar10\.yaml: config file not found"):
         resolve(config, tmp_path)
 
 
+@pytest.mark.reliability("bad config")
 def test_missing_and_malformed_files_are_named(tmp_path):
     with pytest.raises(ConfigError, match=r"nowhere\.yaml: config file not found"):
         load_yaml(tmp_path / "nowhere.yaml")

@@ -33,6 +33,7 @@ def _overlapping(a, b):
     return a["start"] < b["end"] and b["start"] < a["end"]
 
 
+@pytest.mark.reliability("concurrency")
 def test_concurrent_jobs_get_distinct_devices(tmp_path):
     records = _run([(1, [0, 1, 2, 3], 3.0)] * 4, tmp_path)
     pairs = [(a, b) for i, a in enumerate(records) for b in records[i + 1:] if _overlapping(a, b)]
@@ -41,6 +42,7 @@ def test_concurrent_jobs_get_distinct_devices(tmp_path):
         assert not set(a["devices"]) & set(b["devices"])
 
 
+@pytest.mark.reliability("concurrency")
 def test_two_multi_gpu_jobs_never_deadlock(tmp_path):
     """Each needs 2 of 3 GPUs: all-or-nothing claims let one run, then the other."""
     records = _run([(2, [0, 1, 2], 0.3), (2, [0, 1, 2], 0.3), (1, [0, 1, 2], 0.3)], tmp_path)
@@ -49,6 +51,7 @@ def test_two_multi_gpu_jobs_never_deadlock(tmp_path):
     assert not _overlapping(*twos)
 
 
+@pytest.mark.reliability("interruption")
 def test_claims_of_dead_processes_are_reclaimed(tmp_path):
     slots = tmp_path / "slots"
     slots.mkdir()
@@ -57,6 +60,7 @@ def test_claims_of_dead_processes_are_reclaimed(tmp_path):
         assert taken == [0]
 
 
+@pytest.mark.reliability("resources")
 def test_no_gpu_means_cpu_and_too_many_is_an_error(tmp_path):
     with gpu_slots(1, tmp_path, devices=[]) as taken:
         assert taken == []

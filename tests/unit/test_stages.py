@@ -36,6 +36,7 @@ def test_train_baseline_keeps_the_best_validation_epoch(data_root, tmp_path):
     assert 0 <= tested["test_top1"] <= tested["test_top5"] <= 1 and tested["flops_reduction"] == 0
 
 
+@pytest.mark.reliability("interruption")
 def test_rerun_of_a_finished_stage_trains_nothing(data_root, tmp_path):
     run = _run(data_root, tmp_path)
     first = train_baseline(run, 0, tmp_path, "cpu")

@@ -84,6 +84,7 @@ def test_tock_adds_the_gate_l1_term(tmp_path):
     assert without_l1 - with_l1 > least_shrink
 
 
+@pytest.mark.reliability("bad config")
 def test_unreachable_target_stops_with_a_clear_error(tmp_path):
     runner = _ticktock(tmp_path, target_flops_ratio=0.01, save_flops_ratios=(), floor_ratio=0.5,
                        prune_fraction_per_tick=0.3, ticks_per_tock=100)
@@ -91,6 +92,7 @@ def test_unreachable_target_stops_with_a_clear_error(tmp_path):
         runner.run()
 
 
+@pytest.mark.reliability("bad config")
 @pytest.mark.parametrize("settings, key", [
     ({"target_flops_ratio": 1.5}, "target_flops_ratio"),
     ({"prune_fraction_per_tick": 0}, "prune_fraction_per_tick"),
@@ -102,11 +104,13 @@ def test_config_errors_name_the_setting(settings, key):
         TickTockConfig(**settings)
 
 
+@pytest.mark.reliability("bad config")
 def test_unknown_setting_is_named():
     with pytest.raises(ValueError, match="prune_fraction_per_tik"):
         TickTockConfig.from_dict({"prune_fraction_per_tik": 0.01})
 
 
+@pytest.mark.reliability("resources")
 def test_nan_loss_names_epoch_and_step(tmp_path):
     runner = _ticktock(tmp_path)
     runner.train_batches = [(torch.full((4, 3, 16, 16), math.nan), torch.zeros(4, dtype=torch.long))]

@@ -25,6 +25,7 @@ class _Killed(Exception):
     pass
 
 
+@pytest.mark.reliability("interruption")
 def test_resume_after_a_kill_gives_the_same_weights(tmp_path):
     config = TrainConfig(epochs=4, lr=0.05, schedule="cosine")
     reference = _model()
@@ -59,6 +60,7 @@ def test_schedules():
     assert [triangular.lr_at(s, 5) for s in (0, 5, 10)] == pytest.approx([0.001, 0.01, 0.001])
 
 
+@pytest.mark.reliability("bad config")
 def test_unknown_schedule_is_named():
     with pytest.raises(ValueError, match="schedule"):
         TrainConfig(schedule="linear")

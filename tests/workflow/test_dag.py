@@ -1,5 +1,7 @@
 """The DAG as Snakemake builds it: the paper run's jobs, config errors at build time, lint."""
 
+import pytest
+
 from gdbench.config import load_yaml, resolve
 
 from conftest import REPO, job_counts, snakemake
@@ -10,7 +12,7 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
     counts = {"prepare_data": len({e["data"]["dataset"] for e in resolved["experiments"].values()}),
               "init_tracking": 1, "report": 1, "all": 1}
     for experiment in resolved["experiments"].values():
-        seeds, methods = len(experiment["seeds"]), len(resolved["methods"])
+        seeds, methods = len(experiment["seeds"]), len(experiment["methods"])
         targets = len(experiment["prune"]["save_flops_ratios"])
         scratch = len(experiment["scratch"])
         for rule, n in {"train_baseline": seeds, "evaluate_baseline": seeds, "prune": seeds * methods,
@@ -20,15 +22,28 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
     return counts
 
 
+def _place_weights(workdir, resolved):
+    """Stand-ins for the ImageNet weights the paper run needs (placed by hand in real use)."""
+    for experiment in resolved["experiments"].values():
+        if experiment["model"].get("pretrained"):
+            path = workdir / experiment["model"]["pretrained"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+
 def test_dry_run_builds_the_full_paper_dag(tmp_path):
+    _place_weights(tmp_path, resolve(load_yaml(REPO / "configs" / "config.yaml"), REPO / "configs" / "experiments"))
     result = snakemake(tmp_path, "-n", "--cores", "all", "--resources", "gpu=4",
                        "--configfile", str(REPO / "configs" / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     resolved = resolve(load_yaml(REPO / "configs" / "config.yaml"), REPO / "configs" / "experiments")
     assert job_counts(result.stdout) == _expected_counts(resolved)
-    assert job_counts(result.stdout)["scratch"] == 27  # the paper run: 45 evaluated pruned models
+    # Scratch-E/B for every pruned architecture: ResNet-56 12 methods × 3 seeds × 2 targets × 2 = 144,
+    # VGG-16-M/CIFAR-100 2 × 3 × 1 × 2 = 12, CUB 8 × 1 × 4 × 1 = 32, ResNet-50 and FCN 5
+    assert job_counts(result.stdout)["scratch"] == 193
 
 
+@pytest.mark.reliability("bad config")
 def test_misspelled_key_fails_at_dag_build_naming_it(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("overrides:\n  resnet56_cifar10:\n    prune: {prune_fraction_per_tik: 0.01}\n")
@@ -39,6 +54,19 @@ def test_misspelled_key_fails_at_dag_build_naming_it(tmp_path):
     assert "prune: unknown key(s) 'prune_fraction_per_tik'" in output
     assert "allowed: " in output and "prune_fraction_per_tick" in output
     assert "Traceback" not in output and 'File "' not in output  # a user error, not a crash
+
+
+@pytest.mark.reliability("bad config")
+def test_missing_weights_file_stops_the_dag_before_any_job_naming_it(tmp_path):
+    config = tmp_path / "weights.yaml"
+    config.write_text("experiments: [vgg16m_cub200]\n"
+                      "overrides:\n  vgg16m_cub200: {model: {pretrained: weights/missing_vgg16_bn.pth}}\n")
+    result = snakemake(tmp_path, "--cores", "1", "--configfile", str(REPO / "configs" / "config.yaml"), str(config))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "weights/missing_vgg16_bn.pth" in output and "Missing input files" in output
+    assert not (tmp_path / "results" / "full" / "data_ready").exists()  # no job ran
+    assert "Traceback" not in output
 
 
 def test_lint_is_clean(tmp_path):

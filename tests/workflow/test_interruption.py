@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gdbench.track import stage_runs, tracking_uri
 
 from conftest import REPO
@@ -49,6 +51,7 @@ def _snakemake(workdir: Path, config: Path) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.reliability("interruption")
 def test_kill_minus_nine_then_rerun_gives_the_uninterrupted_results(smoke, tmp_path):
     reference_dir, _, _ = smoke
     workdir = tmp_path.resolve()

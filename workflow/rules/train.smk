@@ -2,6 +2,8 @@ rule train_baseline:
     input:
         data=dataset_flag,
         tracking=f"{R}/tracking_ready.json",
+        # ImageNet backbone weights, placed by hand: missing, the DAG stops before any job runs
+        weights=lambda w: spec(w)["model"].get("pretrained") or [],
     output:
         f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
     params:

@@ -43,6 +43,7 @@ def _copy(tmp_path, synthetic):
     return tmp_path / "data", name, tmp_path / "data" / SPECS[name].folder
 
 
+@pytest.mark.reliability("bad data")
 def test_truncated_file_is_named(tmp_path, synthetic):
     root, name, folder = _copy(tmp_path, synthetic)
     victim = folder / next(iter(SPECS[name].train_files))
@@ -51,6 +52,19 @@ def test_truncated_file_is_named(tmp_path, synthetic):
         load_cifar(root, name, "train")
 
 
+@pytest.mark.reliability("bad data")
+def test_wrong_checksum_is_named(tmp_path, synthetic):
+    """Same size, one byte changed: only the md5 against the manifest can tell."""
+    root, name, folder = _copy(tmp_path, synthetic)
+    victim = folder / next(iter(SPECS[name].train_files))
+    data = bytearray(victim.read_bytes())
+    data[-10] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=rf"{victim} is corrupted \(md5 differs"):
+        load_cifar(root, name, "train")
+
+
+@pytest.mark.reliability("bad data")
 def test_missing_file_is_named_with_what_to_do(tmp_path, synthetic):
     root, name, folder = _copy(tmp_path, synthetic)
     victim = folder / next(iter(SPECS[name].test_files))
@@ -59,6 +73,7 @@ def test_missing_file_is_named_with_what_to_do(tmp_path, synthetic):
         load_cifar(root, name, "test")
 
 
+@pytest.mark.reliability("bad data")
 def test_unreadable_pickle_is_named_even_with_a_matching_manifest(tmp_path, synthetic):
     from gdbench.data.cifar import _all_files
     from gdbench.data.integrity import write_manifest
@@ -85,6 +100,7 @@ def _tar_with(tmp_path, member: tarfile.TarInfo, payload: bytes = b"x"):
     return archive
 
 
+@pytest.mark.reliability("security")
 def test_extraction_refuses_a_member_escaping_the_target(tmp_path):
     archive = _tar_with(tmp_path, tarfile.TarInfo("../escaped.txt"))
     with pytest.raises(DataError, match="escapes"):
@@ -92,6 +108,7 @@ def test_extraction_refuses_a_member_escaping_the_target(tmp_path):
     assert not (tmp_path / "escaped.txt").exists()
 
 
+@pytest.mark.reliability("security")
 def test_extraction_refuses_a_link_pointing_outside(tmp_path):
     link = tarfile.TarInfo("data/passwd")
     link.type, link.linkname = tarfile.SYMTYPE, "../../../etc/passwd"

@@ -32,6 +32,7 @@ def test_imagenet_folders_and_counts(root):
     assert [label for _, label in val] == [0, 1, 2]  # class index = sorted wnid
 
 
+@pytest.mark.reliability("bad data")
 def test_imagenet_missing_images_are_reported(root):
     next((root / "imagenet" / "val").rglob("*.JPEG")).unlink()
     with pytest.raises(DataError, match="recorded"):
@@ -59,6 +60,7 @@ def test_training_crop_pads_the_mask_with_ignore(root):
     assert mask.shape == (64, 64) and (mask[40:, :] == 255).all() and (mask[:, 40:] == 255).all()
 
 
+@pytest.mark.reliability("bad data")
 def test_unreadable_image_is_named(root):
     path, _ = cub.load_cub(root, "train")[0]
     path.write_bytes(b"\xff\xd8 not really a jpeg")
@@ -66,6 +68,7 @@ def test_unreadable_image_is_named(root):
         ImageListDataset(cub.load_cub(root, "train"))[0]
 
 
+@pytest.mark.reliability("bad data")
 def test_mask_label_out_of_range_is_named(root):
     image_path, mask_path = voc.load_segmentation(root, "sbd_train")[0]
     mask = np.full((40, 40), 30, dtype=np.uint8)
@@ -74,6 +77,7 @@ def test_mask_label_out_of_range_is_named(root):
         voc.SegmentationDataset([(image_path, mask_path)])[0]
 
 
+@pytest.mark.reliability("bad data")
 def test_rgb_mask_is_refused(root):
     image_path, mask_path = voc.load_segmentation(root, "seg11valid")[0]
     Image.new("RGB", (40, 40)).save(mask_path)
@@ -81,12 +85,14 @@ def test_rgb_mask_is_refused(root):
         voc.SegmentationDataset([(image_path, mask_path)])[0]
 
 
+@pytest.mark.reliability("bad data")
 def test_missing_split_list_is_named(root):
     (root / voc.SBD_FOLDER / "val.txt").unlink()
     with pytest.raises(DataError, match="val.txt is missing"):
         voc.load_segmentation(root, "sbd_val")
 
 
+@pytest.mark.reliability("bad data")
 def test_missing_listed_image_is_named(root):
     image_path, _ = voc.load_segmentation(root, "sbd_val")[0]
     image_path.unlink()
@@ -94,6 +100,7 @@ def test_missing_listed_image_is_named(root):
         voc.load_segmentation(root, "sbd_val")
 
 
+@pytest.mark.reliability("bad data")
 def test_cub_list_with_a_bad_line_is_named(root):
     labels = root / cub.FOLDER / "image_class_labels.txt"
     labels.write_text(labels.read_text() + "oops\n")
