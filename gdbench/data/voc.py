@@ -16,7 +16,6 @@ import numpy as np
 import scipy.io
 import torch
 from torch.utils.data import Dataset
-from torchvision.transforms.v2 import functional as TF
 
 from gdbench.data.images import IMAGENET_MEAN, IMAGENET_STD, check_mask, read_palette_mask, read_rgb
 from gdbench.data.integrity import DataError, download, safe_extract, verify_files, write_manifest
@@ -78,6 +77,8 @@ class SegmentationDataset(Dataset):
         return len(self.pairs)
 
     def __getitem__(self, index: int):
+        from torchvision.transforms.v2 import functional as TF  # loaded on first use (see images.py)
+
         image_path, mask_path = self.pairs[index]
         image = TF.to_dtype(TF.pil_to_tensor(read_rgb(image_path)), torch.float32, scale=True)
         raw = read_sbd_mask(mask_path) if mask_path.suffix == ".mat" else read_palette_mask(mask_path, NUM_CLASSES)
