@@ -101,27 +101,33 @@ def channels_and_accuracy(pruned: dict[str, int], original: dict[str, int], shru
 
 def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str | Path) -> int:
     """Change in accuracy against kept FLOPs, one series per method (fine-tuned models run here,
-    std as error bars; quoted numbers as open markers): comparable across papers' baselines."""
+    std as error bars; quoted numbers as open squares; ablations as diamonds): comparable across
+    papers' baselines. Gate Decorator is drawn last, on top."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
     series = 0
     change = f"{metric}_change"
-    for method, group in table.groupby("method", sort=True):
+    methods = sorted(table["method"].unique(), key=lambda m: (m == "gate_decorator", m))
+    colours = plt.get_cmap("tab20")
+    for index, method in enumerate(methods):
+        group = table[table["method"] == method]
+        colour = colours(index % 20)
         here = group[group["n"] > 0].sort_values("kept_flops_mean")
         if not here.empty and f"{change}_mean" in here and here[f"{change}_mean"].notna().any():
-            style = "--" if here["kind"].iloc[0].startswith("ablation") else "-"
+            ablation = here["kind"].iloc[0].startswith("ablation")
             axes.errorbar(100 * here["kept_flops_mean"], 100 * here[f"{change}_mean"],
-                          yerr=100 * here[f"{change}_std"].fillna(0), marker="o", linestyle=style, capsize=3,
-                          label=f"{method} (run here)")
+                          yerr=100 * here[f"{change}_std"].fillna(0), marker="D" if ablation else "o",
+                          markersize=9 if method == "gate_decorator" else 6, linestyle="--" if ablation else "-",
+                          capsize=3, color=colour, label=f"{method} (run here)")
             series += 1
         quoted = group[group["n"] == 0]
         if not quoted.empty:
             axes.plot(100 * quoted["kept_flops_mean"], 100 * quoted[f"{change}_mean"], marker="s",
-                      linestyle="none", markerfacecolor="none", label=f"{method} (quoted)")
+                      linestyle="none", markerfacecolor="none", color=colour, label=f"{method} (quoted)")
             series += 1
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_xlabel("kept FLOPs (% of the baseline)")
     axes.set_ylabel(f"Δ {metric.replace('test_', 'test ')} vs baseline (% points)")
-    axes.set_title(f"{title}: methods (dashed: ablations)")
+    axes.set_title(f"{title}: methods (diamonds: ablations)")
     axes.legend(fontsize=6, ncol=2)
     axes.grid(alpha=0.3)
     figure.text(0.01, 0.005, FLOPS_NOTE, fontsize=5)

@@ -189,12 +189,28 @@ def methods_markdown(table: pd.DataFrame, title: str, metric: str = "test_top1")
                                f"Δ against the same seed's baseline. {FLOPS_NOTE}\n")
 
 
+def methods_latex(table: pd.DataFrame, title: str, metric: str = "test_top1") -> str:
+    """The methods table as LaTeX, the Markdown rows' cells with LaTeX escapes."""
+    rows = [line.strip("| ").split(" | ") for line in methods_markdown(table, title, metric).splitlines()
+            if line.startswith("| ") and not line.startswith(("| Method", "| ---"))]
+    def tex(cell: str) -> str:
+        return cell.replace("_", r"\_").replace("±", r"$\pm$").replace("%", r"\%").replace("Δ", r"$\Delta$")
+    header = ["Method", "Kind", "Target", "Kept FLOPs", metric.replace("test_", ""), f"$\\Delta$ {metric.replace('test_', '')}",
+              "Source"]
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{tex(title)}: methods at matched FLOPs. {FLOPS_NOTE}}}",
+             r"\begin{tabular}{lllllll}", r"\hline", " & ".join(tex(h) if "$" not in h else h for h in header) + r" \\",
+             r"\hline", *(" & ".join(tex(c) for c in row) + r" \\" for row in rows), r"\hline", r"\end{tabular}",
+             r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
 def write_methods_table(table: pd.DataFrame, title: str, out_stem: str | Path, metric: str = "test_top1") -> list[Path]:
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv")]
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
     paths[0].write_text(methods_markdown(table, title, metric))
     table.to_csv(paths[1], index=False)
+    paths[2].write_text(methods_latex(table, title, metric))
     return paths
 
 

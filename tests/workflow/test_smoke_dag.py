@@ -6,6 +6,7 @@ from gdbench.track import stage_runs, tracking_uri
 
 from conftest import CONFIGS, job_counts, snakemake
 
+
 def test_every_experiment_is_evaluated_and_reported(smoke):
     workdir, _, resolved = smoke
     results = workdir / "results" / "smoke"
@@ -41,3 +42,23 @@ def test_mlflow_holds_one_run_per_job(smoke):
         assert (frame["tags.mlflow.parentRunId"].nunique()) == 1  # all under the profile's parent run
         assert {"tags.git_revision", "tags.seed", "tags.device", "tags.torch"} <= set(frame.columns)
         assert {"params.run.profile", "params.experiment.train.lr"} <= set(frame.columns)  # the resolved config
+
+
+def test_report_compares_every_method_and_wraps_into_one_html_file(smoke):
+    import pandas as pd
+
+    workdir, _, resolved = smoke
+    report = workdir / "results" / "smoke" / "report"
+    methods = pd.read_csv(report / "tables" / "vgg16m_cub200_methods.csv")
+    assert set(methods["method"]) == set(resolved["experiments"]["vgg16m_cub200"]["methods"])
+    assert (methods["source"] == "run here (1 seed)").all()
+    ablations = methods[methods["kind"] == "ablation of gate_decorator"]["method"]
+    assert set(ablations) == {"gd_one_shot", "gd_no_sparsity", "gd_group_mean", "gd_tick_subset"}
+    for figure in ("vgg16m_cub200_methods", "vgg16m_cifar100_channels", "resnet56_cifar10_ticktock"):
+        assert (report / "figures" / f"{figure}.png").is_file() and (report / "figures" / f"{figure}.pdf").is_file()
+    assert "| Figure 5: VGG-16-M on CIFAR-100 |" in (report / "readme_results.md").read_text()
+    html = workdir / "report.html"
+    result = snakemake(workdir, "--report", str(html), "--configfile", *CONFIGS)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    text = html.read_text(errors="replace")
+    assert "vgg16m_cub200_methods.png" in text and "resnet56_cifar10.csv" in text

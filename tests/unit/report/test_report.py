@@ -83,6 +83,9 @@ def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
     markdown = tables.methods_markdown(table, "Table 1")
     assert "| l1_norm | method | 0.4 | 42.00 | 89.50 ± 2.12 | -1.50 ± 0.71 | run here (2 seeds) |" in markdown
     assert figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods") == 4  # 3 run here + 1 quoted
+    latex = tables.write_methods_table(table, "Table 1", tmp_path / "methods")[2].read_text()
+    assert r"l1\_norm & method & 0.4 & 42.00 & 89.50 $\pm$ 2.12 & -1.50 $\pm$ 0.71 & run here (2 seeds) \\" in latex
+    assert "---" not in latex
 
 
 def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
