@@ -33,8 +33,10 @@ WHAT = {
 
 def collected_counts() -> dict[str, int]:
     with tempfile.NamedTemporaryFile(suffix=".json") as handle:
-        subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                        "--reliability-counts", handle.name], cwd=REPO, check=True, capture_output=True)
+        result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                                 f"--reliability-counts={handle.name}"], cwd=REPO, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"collecting the tests failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
         return json.loads(Path(handle.name).read_text())
 
 
