@@ -178,7 +178,8 @@ def methods_markdown(table: pd.DataFrame, title: str, metric: str = "test_top1")
             return ""
         std = row.get(f"{key}_std")
         text = f"{100 * mean:+.2f}" if signed else f"{100 * mean:.2f}"
-        return text + (f" ± {100 * std:.2f}" if std is not None and not pd.isna(std) and row["n"] else "")
+        # a std needs two seeds: one seed shows its number alone, not "± 0.00"
+        return text + (f" ± {100 * std:.2f}" if std is not None and not pd.isna(std) and row["n"] > 1 else "")
     label = metric.replace("test_", "")
     lines = [f"### {title}: methods at matched FLOPs", "",
              f"| Method | Kind | Target | Kept FLOPs | {label} | Δ {label} | Source |", "|" + " --- |" * 7]

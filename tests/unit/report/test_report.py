@@ -82,6 +82,7 @@ def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
     assert rows.loc["L1 (Li et al.)", "kept_flops_mean"] == pytest.approx(0.724)
     markdown = tables.methods_markdown(table, "Table 1")
     assert "| l1_norm | method | 0.4 | 42.00 | 89.50 ± 2.12 | -1.50 ± 0.71 | run here (2 seeds) |" in markdown
+    assert "| gd_one_shot | ablation of gate_decorator | 0.4 | 38.00 | 89.00 | -1.00 | run here (1 seed) |" in markdown
     assert figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods") == 4  # 3 run here + 1 quoted
     latex = tables.write_methods_table(table, "Table 1", tmp_path / "methods")[2].read_text()
     assert r"l1\_norm & method & 0.4 & 42.00 & 89.50 $\pm$ 2.12 & -1.50 $\pm$ 0.71 & run here (2 seeds) \\" in latex
