@@ -48,7 +48,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                      "tensor_path": not args.dataloader, "image_size": args.image_size, "crop_size": args.crop_size},
             "train": {"epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
                       "schedule": args.schedule, "milestones": args.milestones, "bf16": args.fast,
-                      "channels_last": args.fast, "compile": args.compile}}
+                      "channels_last": args.fast, "compile": args.compile or args.cuda_graphs,
+                      "compile_mode": "reduce-overhead" if args.cuda_graphs else "default"}}
     out = Path(args.out)
     config = {"profile": "train", "results_dir": str(out), "data_root": args.data_root, "device": args.device,
               "synthetic_data": False, "experiments": {"train": spec}, "mlflow": {"tracking_uri": None}}
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataloader", action="store_true", help="CIFAR: DataLoader path instead of the on-device tensor path")
     train.add_argument("--fast", action="store_true", help="bf16 autocast and channels_last (GPU)")
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    train.add_argument("--cuda-graphs", action="store_true",
+                       help="torch.compile with CUDA graphs (mode reduce-overhead): small nets on a GPU")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_cmd_train)

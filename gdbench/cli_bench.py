@@ -43,6 +43,14 @@ def _run_train_throughput(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_step_profile(args: argparse.Namespace) -> int:
+    from gdbench.bench.training import step_profile
+
+    _emit(f"training step profile, {args.model}, batch {args.batch_size}",
+          step_profile(args.model, args.batch_size, args.steps, not args.fp32, args.device), args.json)
+    return 0
+
+
 def _run_latency(args: argparse.Namespace) -> int:
     from gdbench.bench.latency import latency
 
@@ -80,12 +88,20 @@ def add_parser(commands, models: list[str]) -> None:
     tick.add_argument("--repeats", type=int, default=2)
     throughput = benchmark("train-throughput", "training images/s per data path (DataLoader, on-device "
                            "tensors, bf16 + channels_last, compile)", _run_train_throughput)
-    throughput.add_argument("--variants", nargs="+", choices=VARIANTS, default=["dataloader", "tensor"])
+    throughput.add_argument("--variants", nargs="+", choices=(*VARIANTS, "tensor_bf16_cl_cudagraphs"),
+                            default=["dataloader", "tensor"],
+                            help="..._cudagraphs: torch.compile(mode='reduce-overhead'), CUDA graphs (GPU)")
     throughput.add_argument("--samples", type=int, default=5000)
     throughput.add_argument("--batch-size", type=int, default=128)
     throughput.add_argument("--epochs", type=int, default=1, help="timed epochs after one warm-up epoch")
     throughput.add_argument("--workers", type=int, default=2)
     throughput.add_argument("--device", help="default: cuda if present, else cpu")
+    profile = benchmark("step-profile", "host against device time of one training step (is it launch-bound?)",
+                        _run_step_profile)
+    profile.add_argument("--batch-size", type=int, default=128)
+    profile.add_argument("--steps", type=int, default=20)
+    profile.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    profile.add_argument("--device", help="default: cuda if present, else cpu")
     speed = benchmark("latency", "inference latency of a baseline against its pruned version", _run_latency)
     speed.add_argument("--flops-ratio", type=float, default=0.3, help="kept / original FLOPs of the pruned version")
     speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])

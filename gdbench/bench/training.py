@@ -12,6 +12,9 @@ from gdbench.models import build_model
 from gdbench.train import train_one_epoch
 
 VARIANTS = ("dataloader", "tensor", "tensor_bf16_cl", "tensor_bf16_cl_compile")
+# torch.compile modes by variant suffix: "reduce-overhead" replays CUDA graphs, removing the
+# per-kernel launch cost that bounds small nets such as ResNet-56 on a fast GPU.
+COMPILE_BY_SUFFIX = {"compile": "default", "cudagraphs": "reduce-overhead"}
 
 
 def _batches(variant: str, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
@@ -39,7 +42,8 @@ def train_throughput(model_name: str = "resnet56", variants=VARIANTS, samples: i
         model = build_model(model_name).to(device)
         if "_cl" in variant:
             model = model.to(memory_format=torch.channels_last)
-        trained = torch.compile(model) if variant.endswith("compile") else model
+        mode = COMPILE_BY_SUFFIX.get(variant.rsplit("_", 1)[-1])
+        trained = torch.compile(model, mode=mode) if mode else model
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         batches = _batches(variant, images, labels, batch_size, device, workers)
         bf16 = "bf16" in variant
@@ -56,3 +60,32 @@ def train_throughput(model_name: str = "resnet56", variants=VARIANTS, samples: i
             result[f"ratio_{variant}_to_dataloader"] = (
                 result[f"{variant}_images_per_s"] / result["dataloader_images_per_s"])
     return result
+
+
+def step_profile(model_name: str = "resnet56", batch_size: int = 128, steps: int = 20, bf16: bool = True,
+                 device: str | None = None) -> dict:
+    """Where one training step's time goes: host (Python + dispatch + launches) against device
+    kernel time, from torch.profiler over `steps` steps after warm-up. A step whose host time
+    exceeds its device time is launch-bound: a faster GPU cannot help, CUDA graphs can."""
+    from torch.profiler import ProfilerActivity, profile
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(0)
+    model = build_model(model_name).to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    images = torch.randint(0, 256, (batch_size * steps, 3, 32, 32), dtype=torch.uint8)
+    batches = CifarTensorBatches(images, torch.randint(0, 10, (len(images),)), batch_size, True, device,
+                                 channels_last=True)
+    loss_fn = nn.CrossEntropyLoss()
+    train_one_epoch(model, batches, optimizer, loss_fn, device, bf16=bf16, max_steps=3)  # warm-up
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as trace:
+        wall = timed(lambda: train_one_epoch(model, batches, optimizer, loss_fn, device, bf16=bf16,
+                                             max_steps=steps), device)
+    events = trace.key_averages()
+    device_us = sum(getattr(e, "self_device_time_total", 0) for e in events)
+    kernels = sum(e.count for e in events if getattr(e, "self_device_time_total", 0) > 0)
+    return {"model": model_name, "batch_size": batch_size, "steps": steps,
+            "wall_ms_per_step": 1e3 * wall / steps, "device_kernel_ms_per_step": device_us / 1e3 / steps,
+            "kernels_per_step": kernels / steps,
+            "device_busy_share": (device_us / 1e6) / wall if wall > 0 else 0.0}

@@ -29,3 +29,11 @@ def test_throughput_measures_every_requested_path():
         assert result[f"{variant}_s_per_cifar10_epoch"] == pytest.approx(50_000 / result[f"{variant}_images_per_s"])
     assert result["ratio_tensor_to_dataloader"] == pytest.approx(
         result["tensor_images_per_s"] / result["dataloader_images_per_s"])
+
+
+def test_step_profile_splits_a_step_into_host_and_device_time():
+    from gdbench.bench.training import step_profile
+
+    result = step_profile("resnet20", batch_size=8, steps=2, bf16=False, device="cpu")
+    assert result["wall_ms_per_step"] > 0
+    assert result["device_kernel_ms_per_step"] == 0 and result["device_busy_share"] == 0  # no CUDA kernels on CPU

@@ -64,3 +64,9 @@ def test_schedules():
 def test_unknown_schedule_is_named():
     with pytest.raises(ValueError, match="schedule"):
         TrainConfig(schedule="linear")
+
+
+def test_compile_mode_is_checked():
+    assert TrainConfig(compile=True, compile_mode="reduce-overhead").compile_mode == "reduce-overhead"
+    with pytest.raises(ValueError, match="compile_mode = 'fast'"):
+        TrainConfig(compile_mode="fast")
