@@ -103,3 +103,28 @@ def test_bf16_channels_last_training_on_the_device_tensor_path_learns():
     for _ in range(3):
         last = train_one_epoch(model, batches, optimizer, nn.CrossEntropyLoss(), CUDA, bf16=True)
     assert last["loss"] < 0.5 * first["loss"]
+
+
+def test_fit_with_cuda_graphs_learns_checkpoints_and_evaluates(tmp_path):
+    """train.compile_mode: reduce-overhead through fit(), as the DAG's training stages run it."""
+    from gdbench.checkpoint import load_checkpoint
+    from gdbench.evaluate import evaluate_classifier
+    from gdbench.train import TrainConfig, fit
+
+    torch.manual_seed(0)
+    labels = torch.randint(0, 10, (2048,))
+    images = (labels.view(-1, 1, 1, 1) * 25 + torch.randint(0, 20, (2048, 3, 32, 32))).to(torch.uint8)
+    train = CifarTensorBatches(images, labels, 128, True, CUDA, channels_last=True)
+    test = CifarTensorBatches(images[:512], labels[:512], 256, False, CUDA, channels_last=True)
+    model = resnet_cifar(20, 10).to(CUDA)
+    config = TrainConfig(epochs=3, lr=0.05, schedule="cosine", bf16=True, channels_last=True, compile=True,
+                         compile_mode="reduce-overhead")
+    history = fit(model, train, nn.CrossEntropyLoss(), config, CUDA, checkpoint_path=tmp_path / "c.pt",
+                  evaluate=lambda m: evaluate_classifier(m, test, CUDA))
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+    assert history[-1]["top1"] > 0.5
+    saved = load_checkpoint(tmp_path / "c.pt", map_location=CUDA)
+    assert saved["epoch"] == 3
+    reloaded = resnet_cifar(20, 10).to(CUDA, memory_format=torch.channels_last)
+    reloaded.load_state_dict(saved["model"])  # the checkpoint holds the weights the graphs trained
+    assert evaluate_classifier(reloaded, test, CUDA)["top1"] == pytest.approx(history[-1]["top1"], abs=2 / 512)
