@@ -79,7 +79,9 @@ def _cell(row: pd.Series, metric: str) -> str:
     mean = row.get(f"{metric}_mean")
     if mean is None or pd.isna(mean):
         return ""
-    text = f"{100 * mean:.2f} ± {100 * row[f'{metric}_std']:.2f}"
+    text = f"{100 * mean:.2f}"
+    if row.get("n", 0) > 1:  # one seed has no spread to show
+        text += f" ± {100 * row[f'{metric}_std']:.2f}"
     paper = row.get(f"{metric}_paper")
     if paper is not None and not pd.isna(paper):
         text += f" (paper {100 * paper:.2f}, {row[f'{metric}_verdict']})"
@@ -97,7 +99,7 @@ def to_markdown(table: pd.DataFrame, title: str) -> str:
     for _, row in table.iterrows():
         cells = [row["stage"], row["method"], row["target"], str(row["n"]), *(_cell(row, m) for m in metrics)]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\nOurs: mean ± std over n seeds, in %; paper values and verdicts against the " \
+    return "\n".join(lines) + f"\n\nOurs: mean ± std over n seeds (the mean alone when n = 1), in %; paper values and verdicts against the " \
                               f"experiment's tolerance. {FLOPS_NOTE}\n"
 
 

@@ -95,6 +95,7 @@ def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
     paths = tables.write_table(table, "Table 1", tmp_path / "table1")
     markdown = paths[0].read_text()
     assert "92.00 ± 0.71 (paper 92.00, within)" in markdown
+    assert "| finetune | gd_one_shot | 0.4 | 1 | 62.00 |" in markdown  # one seed: no "± 0.00"
     assert "multiply-accumulates" in markdown  # the FLOPs convention under every table
     assert r"$\pm$" in paths[2].read_text() and pd.read_csv(paths[1]).shape[0] == 3
 
