@@ -16,18 +16,20 @@ at 40, 38, 35, 32 and 30 %).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
 
+from gdbench.checkpoint import load_checkpoint, save_checkpoint
 from gdbench.config import dataclass_from_dict
 from gdbench.flops import CONVENTIONS
 from gdbench.gates import GatedBatchNorm2d, gated_layers
 from gdbench.pruning.engine import GlobalPruner, checkpoint_name, write_trace  # noqa: F401 (re-exported)
 from gdbench.pruning.score import GateScoreCollector, group_scores
+from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.train import train_one_epoch, train_triangular
 
 
@@ -74,6 +76,13 @@ class TickTockConfig:
         return dataclass_from_dict(cls, values, "Tick-Tock")
 
 
+STATE_FILE = "ticktock_state.pt"
+
+
+def _config_record(config: TickTockConfig) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
 class TickTock(GlobalPruner):
     """Runs Tick-Tock on a decorated model, in place. `run()` returns the trace, one row per
     Tick or Tock: FLOPs, params, FLOPs ratio, filters left, loss, seconds."""
@@ -82,8 +91,52 @@ class TickTock(GlobalPruner):
                  config: TickTockConfig, *, device: torch.device | str = "cpu",
                  example_inputs: torch.Tensor | None = None, save_dir: str | Path | None = None,
                  evaluate: Callable[[nn.Module], float] | None = None):
+        state = self._interrupted_state(save_dir, config)
+        if state is not None:  # shrink the model to the architecture it had when the run stopped
+            load_pruned_state_dict(model, state["model"])
         super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate)
         self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
+        if state is not None:
+            self._restore(state)
+
+    # -- resume after an interruption ---------------------------------------------------------
+    # After every Tick and Tock the run's state (pruned weights, trace, save points, original
+    # sizes, RNG) is written atomically to <save_dir>/ticktock_state.pt; a run started on the
+    # same save_dir with the same settings continues from there, and on CPU ends with the
+    # weights an uninterrupted run ends with. The file is removed when the run completes.
+
+    @staticmethod
+    def _interrupted_state(save_dir, config: TickTockConfig) -> dict | None:
+        path = Path(save_dir) / STATE_FILE if save_dir is not None else None
+        if path is None or not path.is_file() or config.one_shot:
+            return None
+        state = load_checkpoint(path)
+        if state["config"] != _config_record(config):
+            path.unlink()  # another run's settings: start afresh
+            return None
+        return state
+
+    def _restore(self, state: dict) -> None:
+        widths = state["original_widths"]
+        for group in self.graph.groups:
+            group.original_width = widths[group.names[0]]
+        self.original_flops, self.trace, self.ticks = state["original_flops"], state["trace"], state["ticks"]
+        self.saved = {float(point): Path(path) for point, path in state["saved"].items()}
+        torch.set_rng_state(state["rng"])
+
+    def _save_state(self) -> None:
+        if self.save_dir is None or self.config.one_shot:
+            return
+        save_checkpoint({"model": self.model.state_dict(), "trace": self.trace, "ticks": self.ticks,
+                         "saved": {str(point): str(path) for point, path in self.saved.items()},
+                         "original_flops": self.original_flops, "rng": torch.get_rng_state(),
+                         "original_widths": {g.names[0]: g.original_width for g in self.graph.groups},
+                         "config": _config_record(self.config)}, self.save_dir / STATE_FILE)
+
+    def _tock_due(self) -> bool:
+        """After every `ticks_per_tock` Ticks, unless the target is reached."""
+        return (self.ticks > 0 and self.ticks % self.config.ticks_per_tock == 0
+                and self.trace[-1]["flops_ratio"] > self.config.target_flops_ratio)
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -143,7 +196,9 @@ class TickTock(GlobalPruner):
     # -- schedule ----------------------------------------------------------------------------
 
     def run(self) -> list[dict]:
-        self.record("tock", self.tock())
+        if not self.trace or (self.trace[-1]["phase"] == "tick" and self._tock_due()):
+            self.record("tock", self.tock())  # the first Tock, or the one an interruption cut short
+            self._save_state()
         if self.config.one_shot:
             result, scores = self.tick()
             self.record("score", result)
@@ -153,7 +208,11 @@ class TickTock(GlobalPruner):
             self.check_budget()
             result, scores = self.tick()
             result["filters_removed"] = self.prune(scores)
-            ratio = self.step_done("tick", result)
-            if self.ticks % self.config.ticks_per_tock == 0 and ratio > self.config.target_flops_ratio:
+            self.step_done("tick", result)
+            self._save_state()
+            if self._tock_due():
                 self.record("tock", self.tock())
+                self._save_state()
+        if self.save_dir is not None:
+            (self.save_dir / STATE_FILE).unlink(missing_ok=True)
         return self.trace

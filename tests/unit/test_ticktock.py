@@ -22,13 +22,13 @@ def _data(samples=96, batch_size=32):
     return [(inputs[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, samples, batch_size)]
 
 
-def _ticktock(tmp_path, **settings):
+def _ticktock(tmp_path, evaluate=None, **settings):
     config = TickTockConfig(**{"target_flops_ratio": 0.45, "save_flops_ratios": (0.8, 0.6),
                                "prune_fraction_per_tick": 0.06, "ticks_per_tock": 3,
                                "tock_epochs": 1, **settings})
     model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(1, 3, 16, 16))
     return TickTock(model, _data(), nn.CrossEntropyLoss(), config,
-                    example_inputs=torch.zeros(1, 3, 16, 16), save_dir=tmp_path)
+                    example_inputs=torch.zeros(1, 3, 16, 16), save_dir=tmp_path, evaluate=evaluate)
 
 
 def test_ticktock_reaches_target_keeps_floors_and_writes_save_points(tmp_path):
@@ -116,3 +116,53 @@ def test_nan_loss_names_epoch_and_step(tmp_path):
     runner.train_batches = [(torch.full((4, 3, 16, 16), math.nan), torch.zeros(4, dtype=torch.long))]
     with pytest.raises(FloatingPointError, match="epoch 0, step 0"):
         runner.tock()
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.reliability("interruption")
+def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path):
+    """Killed while recording its 4th Tick (the 6th evaluation: Tock, 3 Ticks, Tock, Tick), a run
+    started again on the same folder continues after the last finished step (the second Tock)
+    and ends where an uninterrupted run ends."""
+    torch.manual_seed(0)
+    reference = _ticktock(tmp_path / "reference")
+    reference_trace = reference.run()
+
+    calls = {"n": 0}
+
+    def die_at_the_sixth_evaluation(model):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise _Killed
+        return 0.0
+
+    torch.manual_seed(0)
+    first = _ticktock(tmp_path / "resumed", evaluate=die_at_the_sixth_evaluation)
+    with pytest.raises(_Killed):
+        first.run()
+    assert (tmp_path / "resumed" / "ticktock_state.pt").is_file()
+    torch.manual_seed(123)  # a new process starts with another RNG state
+    resumed = _ticktock(tmp_path / "resumed")
+    assert resumed.ticks == 3 and resumed.trace[-1]["phase"] == "tock"
+    assert resumed.flops_ratio() < 1  # continues from the pruned model
+    trace = resumed.run()
+    assert [row["phase"] for row in trace] == [row["phase"] for row in reference_trace]
+    assert [row["flops"] for row in trace] == [row["flops"] for row in reference_trace]
+    for (name, expected), actual in zip(reference.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(expected, actual), name
+    assert not (tmp_path / "resumed" / "ticktock_state.pt").exists()  # removed once complete
+    for point in (0.8, 0.6):
+        assert torch.equal(load_checkpoint(tmp_path / "resumed" / checkpoint_name(point))["state_dict"]["fc.weight"],
+                           load_checkpoint(tmp_path / "reference" / checkpoint_name(point))["state_dict"]["fc.weight"])
+
+
+def test_a_state_from_other_settings_is_not_resumed(tmp_path):
+    torch.manual_seed(0)
+    runner = _ticktock(tmp_path, evaluate=lambda m: (_ for _ in ()).throw(_Killed) if runner.ticks == 2 else 0.0)
+    with pytest.raises(_Killed):
+        runner.run()
+    fresh = _ticktock(tmp_path, prune_fraction_per_tick=0.05)
+    assert fresh.ticks == 0 and not (tmp_path / "ticktock_state.pt").exists()
