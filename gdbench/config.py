@@ -142,6 +142,11 @@ def write_resolved(resolved: dict, path: str | Path) -> str:
     return str(path)
 
 
+def config_record(config) -> dict:
+    """A config dataclass as plain data (tuples as lists): loadable with weights_only."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
 def dataclass_from_dict(cls, values: dict, what: str):
     """Build a frozen config dataclass from a mapping: unknown keys are named, lists become
     tuples (YAML has no tuples)."""

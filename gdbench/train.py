@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gdbench.checkpoint import load_checkpoint, save_checkpoint
-from gdbench.config import dataclass_from_dict
+from gdbench.config import config_record, dataclass_from_dict
 from gdbench.distributed import is_distributed, is_main_process
 
 
@@ -181,7 +181,6 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
                              "epoch": epoch + 1, "history": history,
                              "rng": {"torch": torch.get_rng_state(),
                                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-                             "config": {k: list(v) if isinstance(v, tuple) else v
-                                        for k, v in asdict(config).items()}},
+                             "config": config_record(config)},
                             checkpoint_path)
     return history

@@ -13,13 +13,13 @@ import copy
 import csv
 import math
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from gdbench.checkpoint import save_checkpoint
+from gdbench.config import config_record
 from gdbench.flops import count_flops
 from gdbench.gates import gated_layers, undecorate
 from gdbench.pruning.groups import GateGraph, GateGroup
@@ -136,8 +136,8 @@ class GlobalPruner:
         count = count_flops(plain, self.input_shape, self.config.flops_convention)
         return {"state_dict": plain.state_dict(), "flops": count.flops, "params": count.params,
                 "flops_ratio": ratio, "original_flops": self.original_flops, "tick": self.ticks,
-                "config": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in asdict(self.config).items()}}
+                "config": config_record(self.config)}
+
 
 
 def checkpoint_name(flops_ratio: float) -> str:

@@ -16,7 +16,7 @@ at 40, 38, 35, 32 and 30 %).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from gdbench.checkpoint import load_checkpoint, save_checkpoint
-from gdbench.config import dataclass_from_dict
+from gdbench.config import config_record, dataclass_from_dict
 from gdbench.flops import CONVENTIONS
 from gdbench.gates import GatedBatchNorm2d, gated_layers
 from gdbench.pruning.engine import GlobalPruner, checkpoint_name, write_trace  # noqa: F401 (re-exported)
@@ -79,10 +79,6 @@ class TickTockConfig:
 STATE_FILE = "ticktock_state.pt"
 
 
-def _config_record(config: TickTockConfig) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
-
-
 class TickTock(GlobalPruner):
     """Runs Tick-Tock on a decorated model, in place. `run()` returns the trace, one row per
     Tick or Tock: FLOPs, params, FLOPs ratio, filters left, loss, seconds."""
@@ -111,7 +107,7 @@ class TickTock(GlobalPruner):
         if path is None or not path.is_file() or config.one_shot:
             return None
         state = load_checkpoint(path)
-        if state["config"] != _config_record(config):
+        if state["config"] != config_record(config):
             path.unlink()  # another run's settings: start afresh
             return None
         return state
@@ -131,7 +127,7 @@ class TickTock(GlobalPruner):
                          "saved": {str(point): str(path) for point, path in self.saved.items()},
                          "original_flops": self.original_flops, "rng": torch.get_rng_state(),
                          "original_widths": {g.names[0]: g.original_width for g in self.graph.groups},
-                         "config": _config_record(self.config)}, self.save_dir / STATE_FILE)
+                         "config": config_record(self.config)}, self.save_dir / STATE_FILE)
 
     def _tock_due(self) -> bool:
         """After every `ticks_per_tock` Ticks, unless the target is reached."""

@@ -85,8 +85,8 @@ class TaylorWeightCollector:
     pruning", eq. 4, the weight variant); `scores(groups)` averages over the passes."""
 
     def __init__(self, graph: GateGraph, groups: list[GateGroup]):
-        self.graph, self.groups = graph, groups
-        self.layers = list(dict.fromkeys(layer for group in groups for layer in graph.producers(group)))
+        self.producers = [graph.producers(group) for group in groups]  # one graph walk per group
+        self.layers = list(dict.fromkeys(layer for layers in self.producers for layer in layers))
         self.sums = {layer: torch.zeros(filters(layer).shape[0]) for layer in self.layers}
         self.passes = 0
         self._handles: list = []
@@ -113,5 +113,4 @@ class TaylorWeightCollector:
 
     def scores(self) -> list[torch.Tensor]:
         passes = max(self.passes, 1)
-        return [sum(self.sums[layer] for layer in self.graph.producers(group)) / passes
-                for group in self.groups]
+        return [sum(self.sums[layer] for layer in layers) / passes for layers in self.producers]

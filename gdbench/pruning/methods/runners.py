@@ -21,6 +21,7 @@ from torch import nn
 from gdbench.gates import gated_layers
 from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.groups import customized_pruners
+from gdbench.pruning.plan import floor_channels
 from gdbench.pruning.methods import criteria
 from gdbench.train import train_one_epoch, train_triangular
 
@@ -127,8 +128,8 @@ class UniformShrink(GlobalPruner):
             groups = self.prunable_groups
             removed = 0
             for group, scores in zip(groups, criteria.l1_norm(self.graph, groups)):
-                floor = max(1, int(self.config.floor_ratio * group.original_width))
-                width = max(floor, round(share * group.original_width))
+                width = max(floor_channels(group.original_width, self.config.floor_ratio),
+                            round(share * group.original_width))
                 if width < group.width:
                     keep = torch.zeros(group.width, dtype=torch.bool)
                     keep[torch.argsort(scores, descending=True, stable=True)[:width]] = True
