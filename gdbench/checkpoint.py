@@ -4,11 +4,16 @@ A checkpoint is written to a temporary file in the same folder, flushed to disk,
 over the target, so a reader never sees a half-written file and a failed write leaves the
 previous checkpoint intact. Loads use `weights_only=True`: a checkpoint holds tensors, numbers,
 strings and containers of them, never pickled code.
+
+A resumable checkpoint records the identity of the job that wrote it (settings and starting
+weights); `load_resumable` hands it back only to a job of the same identity.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -39,3 +44,38 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # truncated or foreign file: name it
         raise ValueError(f"cannot read checkpoint {path}: {error}") from error
+
+
+def state_digest(state_dict: dict) -> str:
+    """sha256 of a state_dict's names, dtypes, shapes and values: which weights a job started
+    from. Two jobs with equal settings but other starting weights (a baseline retrained, a
+    prune rerun) must not resume each other's state."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name]
+        if not isinstance(tensor, torch.Tensor):
+            digest.update(f"{name}={tensor!r};".encode())
+            continue
+        tensor = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}:{tensor.dtype}:{tuple(state_dict[name].shape)};".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_resumable(path: str | os.PathLike, identity: dict, map_location="cpu") -> dict | None:
+    """The checkpoint at `path` if it was written for exactly `identity` (its recorded
+    settings and starting weights), else None. A checkpoint of other settings is deleted, so that
+    no later run can pick it up either: a rerun with new settings starts afresh."""
+    path = Path(path)
+    try:
+        state = load_checkpoint(path, map_location=map_location)
+    except FileNotFoundError:  # none, or another rank of this job discarded it a moment ago
+        return None
+    if state.get("identity") == identity:
+        return state
+    recorded = state.get("identity") or {}
+    changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
+    print(f"{path}: written for other settings ({', '.join(changed) or 'no record'} differ); "
+          f"starting afresh", file=sys.stderr)
+    path.unlink(missing_ok=True)
+    return None

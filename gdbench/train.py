@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gdbench.checkpoint import load_checkpoint, save_checkpoint
+from gdbench.checkpoint import load_resumable, save_checkpoint, state_digest
 from gdbench.config import config_record, dataclass_from_dict
 from gdbench.distributed import is_distributed, is_main_process
 
@@ -139,20 +139,29 @@ class TrainConfig:
         return triangular_lr(step, total, self.lr_min, self.lr)
 
 
+def training_identity(model: nn.Module, config: TrainConfig, extra: dict | None = None) -> dict:
+    """What a training run's resumable files must have been written for: its settings, the
+    weights it starts from and whatever else the caller names (e.g. the data settings)."""
+    return {"training": config_record(config), "start": state_digest(model.state_dict()), **(extra or {})}
+
+
 def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
         device: torch.device | str = "cpu", *, checkpoint_path: str | Path | None = None,
-        evaluate: Callable[[nn.Module], dict] | None = None) -> list[dict]:
-    """Train for `config.epochs`, checkpointing after every epoch (atomic write); if the
-    checkpoint exists, resume after its last complete epoch with model, optimizer, RNG states
-    and history restored, so that on CPU a resumed run ends with the same weights as an
-    uninterrupted one. Returns one row of metrics per epoch."""
+        evaluate: Callable[[nn.Module], dict] | None = None, identity: dict | None = None) -> list[dict]:
+    """Train for `config.epochs`, checkpointing after every epoch (atomic write). A checkpoint
+    written by a run of the same identity (`training_identity`: settings and starting weights,
+    computed here when not given) is resumed after its last complete epoch with model, optimizer,
+    RNG states and history restored, so that on CPU a resumed run ends with the same weights as
+    an uninterrupted one; a checkpoint of any other identity is discarded. Returns one row of
+    metrics per epoch."""
+    identity = identity if identity is not None else training_identity(model, config)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                 momentum=config.momentum, weight_decay=config.weight_decay)
     history, start = [], 0
-    if checkpoint_path is not None and Path(checkpoint_path).is_file():
-        state = load_checkpoint(checkpoint_path)
+    state = load_resumable(checkpoint_path, identity) if checkpoint_path is not None else None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -181,6 +190,6 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
                              "epoch": epoch + 1, "history": history,
                              "rng": {"torch": torch.get_rng_state(),
                                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-                             "config": config_record(config)},
+                             "identity": identity},
                             checkpoint_path)
     return history

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from gdbench.checkpoint import save_checkpoint
-from gdbench.config import config_record
+from gdbench.config import config_record, target_label
 from gdbench.flops import count_flops
 from gdbench.gates import gated_layers, undecorate
 from gdbench.pruning.groups import GateGraph, GateGroup
@@ -34,8 +34,9 @@ class GlobalPruner:
     """
 
     def __init__(self, model: nn.Module, config, *, example_inputs: torch.Tensor | None = None,
-                 save_dir: str | Path | None = None, evaluate=None):
+                 save_dir: str | Path | None = None, evaluate=None, identity: dict | None = None):
         self.model, self.config, self.evaluate = model, config, evaluate
+        self.identity = dict(identity or {})  # what the run is for (the job's settings), kept in its state
         self.save_dir = Path(save_dir) if save_dir is not None else None
         self.graph = GateGraph(model, example_inputs)
         self.input_shape = tuple(self.graph.example_shape)
@@ -141,8 +142,8 @@ class GlobalPruner:
 
 
 def checkpoint_name(flops_ratio: float) -> str:
-    """File of the save point at `flops_ratio` (the config's spelling: 0.4 -> flops_0.4.pt)."""
-    return f"flops_{flops_ratio:g}.pt"
+    """File of the save point at `flops_ratio` (0.4 -> flops_0.4.pt)."""
+    return f"flops_{target_label(flops_ratio)}.pt"
 
 
 def write_trace(trace: list[dict], path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
-from gdbench.checkpoint import load_checkpoint, save_checkpoint
+from gdbench.checkpoint import load_resumable, save_checkpoint, state_digest
 from gdbench.config import config_record, dataclass_from_dict
 from gdbench.flops import CONVENTIONS
 from gdbench.gates import GatedBatchNorm2d, gated_layers
@@ -52,7 +52,7 @@ class TickTockConfig:
     floor_ratio: float = 0.1                  # each group keeps max(1, int(0.1·C)) channels
     max_ticks: int = 100_000
     flops_convention: str = "macs"
-    # Ablations (gdbench issue 6), the paper's choices by default:
+    # Ablations (README, Baselines and ablations), the paper's choices by default:
     group_reduction: str = "sum"              # a group's score: sum of its members' (paper §3.4) or mean
     one_shot: bool = False                    # True: one Tock, one scoring Tick, then remove to the target
 
@@ -86,11 +86,16 @@ class TickTock(GlobalPruner):
     def __init__(self, model: nn.Module, train_batches: Iterable, loss_fn: Callable,
                  config: TickTockConfig, *, device: torch.device | str = "cpu",
                  example_inputs: torch.Tensor | None = None, save_dir: str | Path | None = None,
-                 evaluate: Callable[[nn.Module], float] | None = None):
-        state = self._interrupted_state(save_dir, config)
+                 evaluate: Callable[[nn.Module], float] | None = None, identity: dict | None = None):
+        # What a resumable state must have been written for: these settings, these starting
+        # weights and whatever the caller adds (the job's data settings).
+        identity = {"ticktock": config_record(config), "start": state_digest(model.state_dict()),
+                    **(identity or {})}
+        state = self._interrupted_state(save_dir, config, identity)
         if state is not None:  # shrink the model to the architecture it had when the run stopped
             load_pruned_state_dict(model, state["model"])
-        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate)
+        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate,
+                         identity=identity)
         self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
         if state is not None:
             self._restore(state)
@@ -98,19 +103,15 @@ class TickTock(GlobalPruner):
     # -- resume after an interruption ---------------------------------------------------------
     # After every Tick and Tock the run's state (pruned weights, trace, save points, original
     # sizes, RNG) is written atomically to <save_dir>/ticktock_state.pt; a run started on the
-    # same save_dir with the same settings continues from there, and on CPU ends with the
-    # weights an uninterrupted run ends with. The file is removed when the run completes.
+    # same save_dir with the same settings and starting weights continues from there, and on CPU
+    # ends with the weights an uninterrupted run ends with; a state of any other identity is
+    # discarded. The file is removed when the run completes.
 
     @staticmethod
-    def _interrupted_state(save_dir, config: TickTockConfig) -> dict | None:
-        path = Path(save_dir) / STATE_FILE if save_dir is not None else None
-        if path is None or not path.is_file() or config.one_shot:
+    def _interrupted_state(save_dir, config: TickTockConfig, identity: dict) -> dict | None:
+        if save_dir is None or config.one_shot:
             return None
-        state = load_checkpoint(path)
-        if state["config"] != config_record(config):
-            path.unlink()  # another run's settings: start afresh
-            return None
-        return state
+        return load_resumable(Path(save_dir) / STATE_FILE, identity)
 
     def _restore(self, state: dict) -> None:
         widths = state["original_widths"]
@@ -127,7 +128,7 @@ class TickTock(GlobalPruner):
                          "saved": {str(point): str(path) for point, path in self.saved.items()},
                          "original_flops": self.original_flops, "rng": torch.get_rng_state(),
                          "original_widths": {g.names[0]: g.original_width for g in self.graph.groups},
-                         "config": config_record(self.config)}, self.save_dir / STATE_FILE)
+                         "identity": self.identity}, self.save_dir / STATE_FILE)
 
     def _tock_due(self) -> bool:
         """After every `ticks_per_tock` Ticks, unless the target is reached."""

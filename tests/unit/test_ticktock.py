@@ -22,11 +22,15 @@ def _data(samples=96, batch_size=32):
     return [(inputs[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, samples, batch_size)]
 
 
-def _ticktock(tmp_path, evaluate=None, **settings):
+def _ticktock(tmp_path, evaluate=None, baseline_seed=0, **settings):
+    """Tick-Tock on a small decorated ResNet whose weights (the 'baseline') depend only on
+    `baseline_seed`, not on the global RNG state."""
     config = TickTockConfig(**{"target_flops_ratio": 0.45, "save_flops_ratios": (0.8, 0.6),
                                "prune_fraction_per_tick": 0.06, "ticks_per_tock": 3,
                                "tock_epochs": 1, **settings})
-    model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(1, 3, 16, 16))
+    with torch.random.fork_rng():
+        torch.manual_seed(baseline_seed)
+        model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(1, 3, 16, 16))
     return TickTock(model, _data(), nn.CrossEntropyLoss(), config,
                     example_inputs=torch.zeros(1, 3, 16, 16), save_dir=tmp_path, evaluate=evaluate)
 
@@ -166,3 +170,17 @@ def test_a_state_from_other_settings_is_not_resumed(tmp_path):
         runner.run()
     fresh = _ticktock(tmp_path, prune_fraction_per_tick=0.05)
     assert fresh.ticks == 0 and not (tmp_path / "ticktock_state.pt").exists()
+
+
+@pytest.mark.reliability("interruption")
+def test_a_state_from_other_starting_weights_is_not_resumed(tmp_path):
+    """Same settings, another baseline (retrained upstream): the old state must not be resumed,
+    or the rerun would prune the old baseline and log it as the new one."""
+    torch.manual_seed(0)
+    runner = _ticktock(tmp_path, evaluate=lambda m: (_ for _ in ()).throw(_Killed) if runner.ticks == 2 else 0.0)
+    with pytest.raises(_Killed):
+        runner.run()
+    same = load_checkpoint(tmp_path / "ticktock_state.pt")["identity"]
+    other = _ticktock(tmp_path, baseline_seed=1)
+    assert other.ticks == 0 and other.trace == [] and not (tmp_path / "ticktock_state.pt").exists()
+    assert other.identity["ticktock"] == same["ticktock"] and other.identity["start"] != same["start"]

@@ -4,7 +4,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from gdbench.models import resnet_cifar
-from gdbench.train import TrainConfig, fit
+from gdbench.train import TrainConfig, fit, training_identity
 
 
 def _loader():
@@ -49,6 +49,46 @@ def test_resume_after_a_kill_gives_the_same_weights(tmp_path):
     assert [row["epoch"] for row in history] == [1, 2, 3, 4]
     for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(expected, actual), name
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.reliability("interruption")
+@pytest.mark.parametrize("change", ["settings", "starting weights", "caller identity"])
+def test_a_checkpoint_of_another_job_is_discarded_not_resumed(tmp_path, change):
+    """The rerun defect: a finished checkpoint of lr 0.05 must not be handed back as the result of
+    a job with lr 0.5 (or of one that starts from other weights, or reads other data)."""
+    config, checkpoint = TrainConfig(epochs=2, lr=0.05, schedule="cosine"), tmp_path / "train.pt"
+    first = _model()
+    fit(first, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint, identity=None)
+    again = _model()
+    assert fit(again, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint) is not None
+    assert all(torch.equal(a, b) for a, b in zip(_weights(first).values(), _weights(again).values()))  # resumed
+
+    second, identity, other = _model(), None, config
+    if change == "settings":
+        other = TrainConfig(epochs=2, lr=0.5, schedule="cosine")
+    elif change == "starting weights":
+        with torch.no_grad():
+            second.conv1.weight.mul_(1.01)
+    else:
+        identity = {**training_identity(second, config), "job": "other data settings"}
+    start = _weights(second)
+    history = fit(second, _loader(), nn.CrossEntropyLoss(), other, checkpoint_path=checkpoint, identity=identity)
+    assert [row["epoch"] for row in history] == [1, 2]  # trained, not resumed
+    assert not torch.equal(second.conv1.weight, start["conv1.weight"])
+    if change != "caller identity":  # the same start, settings and data retrain to the same weights
+        assert not torch.equal(second.conv1.weight, first.conv1.weight)
+    saved = torch.load(checkpoint, weights_only=True)["identity"]
+    assert saved == (identity or training_identity(_model_with(start), other))
+
+
+def _model_with(state):
+    model = _model()
+    model.load_state_dict(state)
+    return model
 
 
 def test_schedules():

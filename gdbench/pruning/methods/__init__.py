@@ -130,9 +130,11 @@ def method_settings(name: str, values: dict | None):
 def build_pruner(name: str, model: nn.Module, train_batches: Iterable, loss_fn: Callable,
                  config: TickTockConfig, settings: dict | None = None, *, seed: int = 0,
                  device: torch.device | str = "cpu", example_inputs: torch.Tensor | None = None,
-                 save_dir: str | Path | None = None, evaluate=None) -> GlobalPruner:
+                 save_dir: str | Path | None = None, evaluate=None, identity: dict | None = None) -> GlobalPruner:
     """The pruning run of method `name` on a decorated model; `.run()` prunes it in place to
-    `config.target_flops_ratio` and returns the trace."""
+    `config.target_flops_ratio` and returns the trace. `identity` names what else the run depends
+    on (the job's data settings): resumable state is resumed only by a run of the same identity."""
     typed = method_settings(name, settings)
     return METHODS[name].build(model, train_batches, loss_fn, config, typed, seed=seed, device=device,
-                        example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate)
+                               example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate,
+                               identity=identity)

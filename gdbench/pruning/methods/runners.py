@@ -20,7 +20,7 @@ from torch import nn
 
 from gdbench.gates import gated_layers
 from gdbench.pruning.engine import GlobalPruner
-from gdbench.pruning.groups import customized_pruners
+from gdbench.pruning.surgery import customized_pruners
 from gdbench.pruning.plan import floor_channels
 from gdbench.pruning.methods import criteria
 from gdbench.train import train_one_epoch, train_triangular
@@ -29,8 +29,9 @@ from gdbench.train import train_one_epoch, train_triangular
 class _TrainingPruner(GlobalPruner):
     def __init__(self, model: nn.Module, train_batches: Iterable, loss_fn: Callable, config, *,
                  device: torch.device | str = "cpu", example_inputs: torch.Tensor | None = None,
-                 save_dir: str | Path | None = None, evaluate=None):
-        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate)
+                 save_dir: str | Path | None = None, evaluate=None, identity: dict | None = None):
+        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate,
+                         identity=identity)
         self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
 
     def sparsity_training(self, epochs: int, *, extra_loss=None, after_backward=None) -> dict:
@@ -77,7 +78,7 @@ def depgraph_sparsity(regularization: float, alpha: float, epochs: int) -> Calla
         regulariser = tp.pruner.GroupNormPruner(
             pruner.model, torch.zeros(pruner.input_shape, device=next(pruner.model.parameters()).device),
             importance=tp.importance.GroupMagnitudeImportance(p=2), reg=regularization, alpha=alpha,
-            ignored_layers=list(pruner.graph.output_layers), customized_pruners=customized_pruners())
+            ignored_layers=list(pruner.graph.output_layers), customized_pruners=customized_pruners(pruner.model))
         pruner.model.train(was_training)  # torch-pruning leaves the model in eval mode
         return pruner.sparsity_training(epochs, after_backward=lambda: regulariser.regularize(pruner.model,
                                                                                                alpha=2 ** alpha))
