@@ -20,8 +20,9 @@ R = f"results/{RUN['profile']}"
 CONFIG_JSON = write_resolved(RUN, f"{R}/config.json")
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
+include: "workflow/rules/prepare_data.smk"
+include: "workflow/rules/init_tracking.smk"
+include: "workflow/rules/train_baseline.smk"
 include: "workflow/rules/prune.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/scratch.smk"

@@ -53,9 +53,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config = {"profile": "train", "results_dir": str(out), "data_root": args.data_root, "device": args.device,
               "synthetic_data": False, "experiments": {"train": spec}, "mlflow": {"tracking_uri": None}}
-    run = stages.Run(config, "train")
-    stages.train_baseline(run, args.seed, out, args.device)
-    result = stages.evaluate(run, "baseline", args.seed, out / "model.pt", out / "model.pt", out, device=args.device)
+    stages.train_baseline(stages.Run(config, "train", "train_baseline"), args.seed, out, args.device)
+    result = stages.evaluate(stages.Run(config, "train", "evaluate"), "baseline", args.seed, out / "model.pt", out / "model.pt", out, device=args.device)
     shown = {k: v for k, v in result.items() if k.startswith("test_")}
     print(f"{args.model} on {args.dataset}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
     return 0

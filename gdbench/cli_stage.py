@@ -28,6 +28,8 @@ def add_parser(commands) -> None:
         parser.add_argument("--config", required=True, help="resolved run config (results/<profile>/config.json)")
         if experiment:
             parser.add_argument("--experiment", required=True)
+            parser.add_argument("--settings", help="the rule's rerun trigger (hash of the config parts this job "
+                                                   "reads); the job refuses to run when the config differs")
         if name in GPU_STAGES:
             parser.add_argument("--gpus", type=int, default=0, help="GPUs to take from the slot allocator")
         parser.set_defaults(run=_run_stage)
@@ -96,28 +98,32 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     device = config["device"]
     if args.stage == "prepare_data":
         stages.prepare_data(config, args.dataset, Path(args.flag), args.per_class)
-    elif args.stage == "init_tracking":
-        from gdbench.track import init_store, run_uri
-
-        init_store(run_uri(config), list(config["experiments"]), config["profile"])
-    elif args.stage == "report":
-        from gdbench.report.build import build_report
-        from gdbench.track import run_uri
-
-        build_report(run_uri(config), config, args.out)
-    else:
-        run = stages.Run(config, args.experiment)
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        if args.stage == "train_baseline":
-            stages.train_baseline(run, args.seed, out, device)
-        elif args.stage == "prune":
-            stages.prune(run, args.method, args.seed, Path(args.baseline), out, device)
-        elif args.stage == "finetune":
-            stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device)
-        elif args.stage == "scratch":
-            stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device)
-        elif args.stage == "evaluate":
-            stages.evaluate(run, args.stage_name, args.seed, Path(args.model), Path(args.baseline), out,
-                            args.method, args.target, device)
+        return 0
+    if args.stage == "init_tracking":
+        stages.init_tracking(config)
+        return 0
+    if args.stage == "report":
+        stages.report(config, Path(args.out))
+        return 0
+    run = stages.Run(config, args.experiment, args.stage, getattr(args, "method", None) or None)
+    if args.settings and args.settings != run.settings.fingerprint():
+        # config.json was rewritten (another snakemake call with other settings) after this DAG
+        # was planned: running now would record results under settings they were not made with
+        print(f"gdbench stage {args.stage}: {args.config} no longer holds the settings this job was planned "
+              f"with (hash {run.settings.fingerprint()}, planned {args.settings}); run snakemake again",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.stage == "train_baseline":
+        stages.train_baseline(run, args.seed, out, device)
+    elif args.stage == "prune":
+        stages.prune(run, args.method, args.seed, Path(args.baseline), out, device)
+    elif args.stage == "finetune":
+        stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device)
+    elif args.stage == "scratch":
+        stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device)
+    elif args.stage == "evaluate":
+        stages.evaluate(run, args.stage_name, args.seed, Path(args.model), Path(args.baseline), out,
+                        args.method, args.target, device)
     return 0

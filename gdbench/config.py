@@ -80,8 +80,7 @@ def _check_consistency(name: str, experiment: dict, where: str) -> None:
     """Rules one schema cannot state: settings that contradict each other."""
     problems = []
     prune = experiment["prune"]
-    target = prune["target_flops_ratio"]
-    saves = prune.get("save_flops_ratios", [target])
+    target, saves = prune["target_flops_ratio"], prune["save_flops_ratios"]
     if any(point < target for point in saves):
         problems.append(f"prune.save_flops_ratios {saves}: every save point must be >= "
                         f"prune.target_flops_ratio {target} (pruning stops there)")
@@ -120,6 +119,8 @@ def resolve(config: dict, experiments_dir: str | Path) -> dict:
         where = f"experiment {name} ({path}{' + overrides' if name in overrides else ''})"
         validate(experiment, "experiment", where)
         experiment.setdefault("methods", list(config["methods"]))
+        # The one place that says it: with no save points, pruning saves at its target only.
+        experiment["prune"].setdefault("save_flops_ratios", [experiment["prune"]["target_flops_ratio"]])
         _check_consistency(name, experiment, where)
         resolved["experiments"][name] = experiment
     resolved.setdefault("mlflow", {"tracking_uri": None})
@@ -129,6 +130,74 @@ def resolve(config: dict, experiments_dir: str | Path) -> dict:
 def fingerprint(part: dict) -> str:
     """Short stable hash of a config part: a rule reruns when the settings it uses change."""
     return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:12]
+
+
+# What each DAG stage reads of the resolved config: run-level keys, then sections of its
+# experiment. A job sees only these parts (`stage_settings`), and its rule's rerun trigger
+# hashes exactly them, so a job reruns when, and only when, a setting it reads changes: adding
+# a seed or a method, or editing `expected:`, leaves every existing job alone. `method_settings`
+# means the job's own method's entry only. Seeds, methods and targets reach a job as wildcards.
+RUN_KEYS = ("profile", "data_root", "synthetic_data", "device")
+STAGE_READS: dict[str, tuple[str, ...]] = {
+    "train_baseline": ("model", "data", "train"),
+    "prune": ("model", "data", "prune", "method_settings"),
+    "finetune": ("model", "data", "finetune"),
+    "scratch": ("model", "data", "train"),
+    "evaluate": ("model", "data"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSettings:
+    """The part of the resolved config that one job of `stage` reads (STAGE_READS), nothing else."""
+
+    stage: str
+    experiment: str
+    run: dict
+    sections: dict
+    method: str | None = None
+
+    def __getitem__(self, section: str):
+        if section not in self.sections:
+            raise KeyError(f"stage {self.stage} does not read {section!r} (it reads "
+                           f"{', '.join(self.sections)}; gdbench.config.STAGE_READS)")
+        return self.sections[section]
+
+    def record(self) -> dict:
+        return {"run": self.run, "experiment": self.sections}
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.record())
+
+
+# Stages that train data-parallel over all the experiment's GPUs (torchrun); the others run in one
+# process on one GPU, so they ask for one, or none where the experiment uses none.
+MULTI_GPU_STAGES = ("train_baseline", "finetune", "scratch")
+
+
+def stage_gpus(experiment: dict, stage: str) -> int:
+    """GPUs a job of `stage` takes from the experiment's `gpus`."""
+    return experiment["gpus"] if stage in MULTI_GPU_STAGES else min(1, experiment["gpus"])
+
+
+def stage_settings(resolved: dict, experiment: str, stage: str, method: str | None = None) -> StageSettings:
+    """What a job of `stage` on `experiment` (and `method`, for prune) reads of the resolved config."""
+    if stage not in STAGE_READS:
+        raise ValueError(f"unknown stage {stage!r}; allowed: {sorted(STAGE_READS)}")
+    if experiment not in resolved["experiments"]:
+        raise ValueError(f"experiment {experiment!r} is not in the run config "
+                         f"(it has {sorted(resolved['experiments'])})")
+    spec = resolved["experiments"][experiment]
+    sections = {name: copy.deepcopy(spec.get(name, {})) for name in STAGE_READS[stage]}
+    if "method_settings" in sections:
+        sections["method_settings"] = copy.deepcopy(sections["method_settings"].get(method, {}))
+    run = {key: resolved[key] for key in RUN_KEYS if key in resolved}
+    return StageSettings(stage, experiment, run, sections, method)
+
+
+def target_label(flops_ratio: float) -> str:
+    """How a FLOPs target is spelt everywhere (folders, checkpoint files, MLflow keys): 0.3, not 0.30."""
+    return f"{flops_ratio:g}"
 
 
 def write_resolved(resolved: dict, path: str | Path) -> str:

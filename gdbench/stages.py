@@ -1,8 +1,9 @@
 """One function per DAG node; the only module that composes data, models, training and pruning.
 
 rule `train_baseline` -> `stages.train_baseline` -> results/<profile>/<experiment>/baseline/seed<k>/
-Every stage reads the resolved run config (results/<profile>/config.json), writes its folder
-(weights, a resumable checkpoint, a JSON of results) and logs one MLflow run.
+Every stage reads its part of the resolved run config (results/<profile>/config.json; which
+part is gdbench.config.STAGE_READS), writes its folder (weights, a resumable checkpoint, a JSON
+of results) and logs one MLflow run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gdbench.checkpoint import load_checkpoint, save_checkpoint
+from gdbench.checkpoint import load_checkpoint, load_resumable, save_checkpoint
 from gdbench.data.loaders import DATASETS, LoaderConfig, build_loaders
 from gdbench.distributed import barrier, init_from_env, is_main_process, local_device, resolve_device
 from gdbench.env import environment_record
@@ -23,32 +24,39 @@ from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import build_model
 from gdbench.pruning.surgery import load_pruned_state_dict
+from gdbench.config import stage_settings, target_label
 from gdbench.track import git_revision, log_stage, run_uri
-from gdbench.train import TrainConfig, fit
+from gdbench.train import TrainConfig, fit, training_identity
 
 SEGMENTATION = ("voc", "voc_seg11valid")
 
 
 class Run:
-    """The resolved run config and the typed pieces a stage needs for one experiment."""
+    """One job's view of the config: the parts its stage reads (gdbench.config.STAGE_READS) as
+    `spec`, where its results and MLflow runs go, and the typed pieces built from them. Reading a
+    section the stage did not declare is an error, so the rule's rerun trigger (a hash of the
+    declared parts) can never miss a setting the job uses."""
 
-    def __init__(self, config: dict, experiment: str):
-        self.config = config
-        if experiment not in self.config["experiments"]:
-            raise ValueError(f"experiment {experiment!r} is not in the run config "
-                             f"(it has {sorted(self.config['experiments'])})")
-        self.name, self.spec = experiment, self.config["experiments"][experiment]
-        self.results = Path(self.config["results_dir"]) / self.config["profile"]
+    def __init__(self, config: dict, experiment: str, stage: str, method: str | None = None):
+        self.settings = stage_settings(config, experiment, stage, method)
+        self.name, self.spec, self.stage = experiment, self.settings, stage
+        self.profile, self.data_root = self.settings.run["profile"], self.settings.run["data_root"]
+        self.tracking_uri = run_uri(config)
         self.segmentation = self.spec["data"]["dataset"] in SEGMENTATION
 
     @classmethod
-    def from_file(cls, config_path: str | Path, experiment: str) -> "Run":
-        return cls(json.loads(Path(config_path).read_text()), experiment)
+    def from_file(cls, config_path: str | Path, experiment: str, stage: str, method: str | None = None) -> "Run":
+        return cls(json.loads(Path(config_path).read_text()), experiment, stage, method)
+
+    def identity(self, seed: int) -> dict:
+        """What this job's resumable files must have been written for, beyond the training
+        settings and starting weights: every setting the job reads, and its seed."""
+        return {"job": self.settings.fingerprint(), "seed": seed}
 
     def loaders(self, device, channels_last: bool = False, distributed: bool = False) -> dict:
         known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
         data = {k: v for k, v in self.spec["data"].items() if k in known}
-        return build_loaders(LoaderConfig(self.spec["data"]["dataset"], self.config["data_root"], **data),
+        return build_loaders(LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data),
                              device, channels_last, distributed)
 
     def model(self, pretrained: bool = True) -> nn.Module:
@@ -70,12 +78,10 @@ class Run:
     def log(self, stage_key: str, device, *, params: dict, metrics: dict, history=None, artifacts=()) -> None:
         if not is_main_process():
             return
-        uri = run_uri(self.config)
         tags = {"git_revision": git_revision(Path(__file__).parent), **environment_record(device),
                 **({"seed": params["seed"]} if "seed" in params else {})}
-        run_settings = {k: v for k, v in self.config.items() if k != "experiments"}
-        log_stage(uri, self.name, self.config["profile"], stage_key,
-                  params={"run": run_settings, "experiment": self.spec, **params},
+        log_stage(self.tracking_uri, self.name, self.profile, stage_key,
+                  params={**self.settings.record(), **params},
                   metrics=metrics, history=history, tags=tags, artifacts=list(artifacts))
 
 
@@ -85,25 +91,29 @@ def _device(requested: str) -> torch.device:
     return local_device(str(device)) if distributed else device
 
 
-def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: Path, device) -> list[dict]:
+def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: Path, device,
+                    seed: int) -> list[dict]:
     """fit() with a per-epoch checkpoint; keeps the best validation epoch in best.pt and
-    leaves `model` holding it (model selection survives a restart)."""
+    leaves `model` holding it (model selection survives a restart). Both files are resumed only
+    by a job of the same identity (settings, seed, starting weights); others are discarded."""
     distributed = init_from_env()
     batches = run.loaders(device, training.channels_last, distributed)
     loss_fn, evaluate, key = run.task()
+    identity = training_identity(model, training, run.identity(seed))
     best_path = out_dir / "best.pt"
-    best = load_checkpoint(best_path)["score"] if best_path.is_file() else -math.inf
+    best_state = load_resumable(best_path, identity)
+    best = best_state["score"] if best_state is not None else -math.inf
 
     def validate(current: nn.Module) -> dict:
         nonlocal best
         metrics = {f"val_{k}": v for k, v in evaluate(current, batches["val"], device).items()}
         if metrics[f"val_{key}"] > best and is_main_process():
             best = metrics[f"val_{key}"]
-            save_checkpoint({"state_dict": current.state_dict(), "score": best}, best_path)
+            save_checkpoint({"state_dict": current.state_dict(), "score": best, "identity": identity}, best_path)
         return metrics
 
     history = fit(model, batches["train"], loss_fn, training, device,
-                  checkpoint_path=out_dir / "checkpoint.pt", evaluate=validate)
+                  checkpoint_path=out_dir / "checkpoint.pt", evaluate=validate, identity=identity)
     barrier()  # rank 0 wrote best.pt
     model.load_state_dict(load_checkpoint(best_path, map_location=device)["state_dict"])
     return history
@@ -130,7 +140,7 @@ def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto") -> 
     torch.manual_seed(seed)
     model = run.model().to(device)
     training = TrainConfig.from_dict(run.spec["train"])
-    history = _train_selected(run, model, training, out_dir, device)
+    history = _train_selected(run, model, training, out_dir, device, seed)
     return _finish_training(run, f"train_baseline/{run.name}/seed{seed}", model, history, out_dir,
                             device, {"seed": seed})
 
@@ -142,25 +152,21 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
     from gdbench.pruning.methods import METHODS, build_pruner
     from gdbench.pruning.ticktock import TickTockConfig, write_trace
 
-    if method not in run.spec["methods"]:
-        raise ValueError(f"method {method!r} is not selected for experiment {run.name} "
-                         f"(its methods: {run.spec['methods']})")
     device = _device(device)
     torch.manual_seed(seed)
     model = run.model(pretrained=False)
     model.load_state_dict(load_checkpoint(baseline)["state_dict"])
     model = decorate(model.to(device))
-    config = TickTockConfig.from_dict({"save_flops_ratios": (run.spec["prune"]["target_flops_ratio"],),
-                                       **run.spec["prune"]})
+    config = TickTockConfig.from_dict(run.spec["prune"])
     batches = run.loaders(device)
     loss_fn, evaluate, key = run.task()
     pruner = build_pruner(method, model, batches["train"], loss_fn, config,
-                          run.spec.get("method_settings", {}).get(method), seed=seed, device=device,
-                          save_dir=out_dir, evaluate=lambda m: evaluate(m, batches["val"], device)[key])
+                          run.spec["method_settings"], seed=seed, device=device, save_dir=out_dir,
+                          evaluate=lambda m: evaluate(m, batches["val"], device)[key], identity=run.identity(seed))
     trace = pruner.run()
     write_trace(trace, out_dir / "trace.csv")
     result = {"method": method, "steps": pruner.ticks, "final_flops_ratio": trace[-1]["flops_ratio"],
-              "saved": {f"{k:.2f}": str(v) for k, v in pruner.saved.items()}}
+              "saved": {target_label(k): str(v) for k, v in pruner.saved.items()}}
     (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
     run.log(f"prune/{run.name}/{method}/seed{seed}", device,
             params={"seed": seed, "method": method, "ablation_of": METHODS[method].ablation_of or "none"},
@@ -181,8 +187,8 @@ def finetune(run: Run, method: str, target: float, seed: int, pruned: Path, out_
     spec = FinetuneConfig(**run.spec["finetune"])
     training = TrainConfig(epochs=max(1, spec.epochs), lr=spec.lr_max, lr_min=spec.lr_min, schedule="triangular",
                            momentum=spec.momentum, weight_decay=spec.weight_decay)
-    history = _train_selected(run, model, training, out_dir, device)
-    return _finish_training(run, f"finetune/{run.name}/{method}/{target:.2f}/seed{seed}", model, history,
+    history = _train_selected(run, model, training, out_dir, device, seed)
+    return _finish_training(run, f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}", model, history,
                             out_dir, device, {"seed": seed, "method": method, "target": target})
 
 
@@ -223,8 +229,8 @@ def scratch(run: Run, method: str, target: float, seed: int, variant: str, prune
     scale = epochs / base.epochs
     training = TrainConfig.from_dict({**run.spec["train"], "epochs": epochs,
                                       "milestones": [round(m * scale) for m in base.milestones]})
-    history = _train_selected(run, model, training, out_dir, device)
-    return _finish_training(run, f"{variant}/{run.name}/{method}/{target:.2f}/seed{seed}", model, history,
+    history = _train_selected(run, model, training, out_dir, device, seed)
+    return _finish_training(run, f"{variant}/{run.name}/{method}/{target_label(target)}/seed{seed}", model, history,
                             out_dir, device, {"seed": seed, "method": method, "target": target,
                                               "variant": variant, "epochs": epochs})
 
@@ -246,7 +252,7 @@ def evaluate(run: Run, stage: str, seed: int, model_path: Path, baseline_path: P
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
         (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
-    where = f"{run.name}/{method}/{target:.2f}" if target is not None else f"{run.name}/baseline"
+    where = f"{run.name}/{method}/{target_label(target)}" if target is not None else f"{run.name}/baseline"
     run.log(f"evaluate/{stage}/{where}/seed{seed}", device, metrics=result,
             params={"seed": seed, "stage": stage, "method": method or "none",
                     "target": "none" if target is None else target},
@@ -258,6 +264,22 @@ def channel_counts(model: nn.Module) -> dict[str, int]:
     """The pruned architecture: output channels of every conv, in forward order of registration."""
     return {name: layer.out_channels for name, layer in model.named_modules()
             if isinstance(layer, nn.Conv2d)}
+
+
+def init_tracking(config: dict) -> None:
+    """The MLflow store, one MLflow experiment per experiment and the profile's parent run,
+    created once before parallel jobs log (concurrent first use of a fresh SQLite file races on
+    its schema migration)."""
+    from gdbench.track import init_store
+
+    init_store(run_uri(config), list(config["experiments"]), config["profile"])
+
+
+def report(config: dict, out_dir: Path) -> None:
+    """Tables and figures of the whole run, read back from MLflow (never from ad-hoc files)."""
+    from gdbench.report.build import build_report
+
+    build_report(run_uri(config), config, out_dir)
 
 
 def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None = None) -> None:

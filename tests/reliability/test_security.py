@@ -14,9 +14,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Placeholders a rule may leave unquoted: wildcards whose constraint (workflow/rules/common.smk)
-# admits no shell metacharacter, and params that are integers or names from a schema enum.
+# admits no shell metacharacter, params that are integers or names from a schema enum, and the
+# settings hash (hex digits).
 SAFE_UNQUOTED = {"wildcards.seed", "wildcards.target", "wildcards.variant", "wildcards.stage",
-                 "params.gpus", "params.per_class", "params.experiments"}
+                 "params.gpus", "params.per_class", "params.experiments", "params.settings"}
 
 
 def _shell_strings() -> list[tuple[str, str]]:

@@ -4,17 +4,22 @@ import sys
 
 import pytest
 
+from gdbench.checkpoint import load_checkpoint
 from gdbench.data.synthetic import synth_cifar, synth_voc
 from gdbench.stages import Run, evaluate, scratch_epochs, train_baseline
 
 
-def _run(root, results, dataset="cifar10", model=None, **data):
+def _config(root, results, dataset="cifar10", model=None, **data):
     spec = {"model": model or {"name": "resnet20", "kwargs": {"base_width": 4}},
             "data": {"dataset": dataset, "batch_size": 32, "workers": 0, **data},
             "train": {"epochs": 2, "lr": 0.05}}
     config = {"profile": "test", "results_dir": str(results), "data_root": str(root), "device": "cpu",
               "synthetic_data": True, "experiments": {"exp": spec}, "mlflow": {"tracking_uri": None}}
-    return Run(config, "exp")
+    return config
+
+
+def _run(root, results, *args, stage="train_baseline", **data):
+    return Run(_config(root, results, *args, **data), "exp", stage)
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +31,14 @@ def data_root(tmp_path_factory):
 
 
 def test_train_baseline_keeps_the_best_validation_epoch(data_root, tmp_path):
-    run = _run(data_root, tmp_path)
+    run_config = _config(data_root, tmp_path)
+    run = Run(run_config, "exp", "train_baseline")
     result = train_baseline(run, 0, tmp_path, "cpu")
     assert result["best_val"] == max(row["val_top1"] for row in result["history"])
     assert json.loads((tmp_path / "train.json").read_text())["best_val"] == result["best_val"]
     for name in ("checkpoint.pt", "best.pt", "model.pt"):
         assert (tmp_path / name).is_file()
-    tested = evaluate(run, "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
+    tested = evaluate(Run(run_config, "exp", "evaluate"), "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
     assert 0 <= tested["test_top1"] <= tested["test_top5"] <= 1 and tested["flops_reduction"] == 0
 
 
@@ -46,10 +52,29 @@ def test_rerun_of_a_finished_stage_trains_nothing(data_root, tmp_path):
     assert second["history"] == first["history"] and second["best_val"] == first["best_val"]
 
 
+@pytest.mark.reliability("interruption")
+def test_rerun_with_new_settings_trains_anew_and_never_returns_the_old_weights(data_root, tmp_path):
+    """The defect of issue 11: lr 0.05 -> 0.5 on the same folder must not hand back the lr 0.05
+    model.pt (nor keep lr 0.05's best.pt as the best epoch)."""
+    old = _config(data_root, tmp_path)
+    train_baseline(Run(old, "exp", "train_baseline"), 0, tmp_path, "cpu")
+    old_weights = (tmp_path / "model.pt").read_bytes()
+    new = _config(data_root, tmp_path)
+    new["experiments"]["exp"]["train"]["lr"] = 0.5
+    result = train_baseline(Run(new, "exp", "train_baseline"), 0, tmp_path, "cpu")
+    assert (tmp_path / "model.pt").read_bytes() != old_weights
+    fresh = tmp_path / "fresh"
+    reference = train_baseline(Run(new, "exp", "train_baseline"), 0, fresh, "cpu")
+    assert result["history"] == reference["history"]  # exactly what a run on an empty folder gives
+    for name in ("checkpoint.pt", "best.pt"):
+        assert load_checkpoint(tmp_path / name)["identity"] == load_checkpoint(fresh / name)["identity"]
+
+
 def test_fcn_segmentation_reports_miou(data_root, tmp_path):
-    run = _run(data_root, tmp_path, "voc", {"name": "fcn8s_vgg16", "kwargs": {"width_divisor": 16}}, crop_size=48)
-    train_baseline(run, 0, tmp_path, "cpu")
-    result = evaluate(run, "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
+    run_config = _config(data_root, tmp_path, "voc", {"name": "fcn8s_vgg16", "kwargs": {"width_divisor": 16}},
+                         crop_size=48)
+    train_baseline(Run(run_config, "exp", "train_baseline"), 0, tmp_path, "cpu")
+    result = evaluate(Run(run_config, "exp", "evaluate"), "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
     assert 0 <= result["test_miou"] <= 1 and 0 <= result["test_pixel_accuracy"] <= 1
 
 

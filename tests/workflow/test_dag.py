@@ -16,7 +16,7 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
         targets = len(experiment["prune"]["save_flops_ratios"])
         scratch = len(experiment["scratch"])
         for rule, n in {"train_baseline": seeds, "evaluate_baseline": seeds, "prune": seeds * methods,
-                        "finetune": seeds * methods * targets, "scratch": seeds * methods * targets * scratch,
+                        "save_point": seeds * methods * targets, "finetune": seeds * methods * targets, "scratch": seeds * methods * targets * scratch,
                         "evaluate": seeds * methods * targets * (1 + scratch)}.items():
             counts[rule] = counts.get(rule, 0) + n
     return counts

@@ -1,9 +1,14 @@
-# Helpers shared by the rules: what the config asks for, as lists of output paths.
-from gdbench.config import fingerprint
+# Helpers shared by the rules: what the config asks for, as lists of output paths, and what each
+# job reads of it. A rule's `settings` param is the hash of exactly the config parts its stage
+# reads (gdbench.config.STAGE_READS), so a job reruns when, and only when, one of them changes.
+from gdbench.config import fingerprint, stage_gpus, stage_settings, target_label
 
 EXPERIMENTS = RUN["experiments"]
 # `snakemake --use-conda` builds this environment (it pip-installs gdbench) for every rule.
 CONDA_ENV = str(Path(workflow.basedir) / "environment.yml")
+# Every job reads the resolved config, but only its own part of it counts: that part is hashed
+# into `settings`, so the file's own modification time must not rerun anything.
+CONFIG_INPUT = ancient(CONFIG_JSON)
 
 
 wildcard_constraints:
@@ -18,26 +23,24 @@ def spec(wildcards):
     return EXPERIMENTS[wildcards.experiment]
 
 
-def settings(wildcards):
-    """Fingerprint of the experiment's settings: a job reruns when they change."""
-    return fingerprint(spec(wildcards))
+def job_settings(stage):
+    """The rerun trigger of a `stage` job: the hash of the config parts that job reads."""
+    def settings(wildcards):
+        method = getattr(wildcards, "method", None) if stage == "prune" else None
+        return stage_settings(RUN, wildcards.experiment, stage, method).fingerprint()
+    return settings
 
 
-def gpus(wildcards):
-    return spec(wildcards)["gpus"]
+def job_gpus(stage):
+    return lambda wildcards: stage_gpus(spec(wildcards), stage)
 
 
 def dataset_flag(wildcards):
     return f"{R}/data_ready/{spec(wildcards)['data']['dataset']}.json"
 
 
-def targets(name):
-    return spec_targets(EXPERIMENTS[name])
-
-
 def spec_targets(experiment):
-    prune = experiment["prune"]
-    return [f"{t:g}" for t in prune.get("save_flops_ratios", [prune["target_flops_ratio"]])]
+    return [target_label(t) for t in experiment["prune"]["save_flops_ratios"]]
 
 
 def evaluations():

@@ -1,14 +1,15 @@
 rule finetune:
+    """A pruned checkpoint trained on: triangular lr, no sparsity term (authors' code)."""
     input:
-        pruned=f"{R}/{{experiment}}/{{method}}/seed{{seed}}/prune/prune.json",
+        config=CONFIG_INPUT,
+        pruned=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/save_point/model.pt",
+        data=dataset_flag,
     output:
         f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/finetune/train/model.pt",
     params:
-        config=CONFIG_JSON,
-        settings=settings,
-        checkpoint=lambda w, input: str(Path(input.pruned).parent / f"flops_{w.target}.pt"),
+        settings=job_settings("finetune"),
         out=lambda w, output: str(Path(output[0]).parent),
-        gpus=gpus,
+        gpus=job_gpus("finetune"),
     log:
         f"{R}/logs/finetune/{{experiment}}/{{method}}/{{target}}/seed{{seed}}.log",
     benchmark:
@@ -17,8 +18,9 @@ rule finetune:
     conda:
         CONDA_ENV
     resources:
-        gpu=gpus,
+        gpu=job_gpus("finetune"),
     shell:
-        "gdbench stage finetune --config {params.config:q} --experiment {wildcards.experiment:q} "
+        "gdbench stage finetune --config {input.config:q} --settings {params.settings} "
+        "--experiment {wildcards.experiment:q} "
         "--method {wildcards.method:q} --target {wildcards.target} --seed {wildcards.seed} "
-        "--pruned {params.checkpoint:q} --out {params.out:q} --gpus {params.gpus} > {log:q} 2>&1"
+        "--pruned {input.pruned:q} --out {params.out:q} --gpus {params.gpus} > {log:q} 2>&1"

@@ -2,7 +2,8 @@ rule report:
     """Tables and figures from the MLflow runs (never from ad-hoc files); `snakemake report`
     regenerates them, `snakemake --report report.html` wraps them in one HTML file."""
     input:
-        evaluations(),
+        config=CONFIG_INPUT,
+        evaluations=evaluations(),
     output:
         f"{R}/report/summary.md",
         f"{R}/report/report.md",
@@ -11,7 +12,8 @@ rule report:
         report(directory(f"{R}/report/tables"), patterns=["{name}.csv"],
                caption="../report/tables.rst", category="Tables"),
     params:
-        config=CONFIG_JSON,
+        # the report reads every part of the config (titles, expected numbers, methods, seeds)
+        settings=fingerprint(RUN),
         out=lambda w, output: str(Path(output[0]).parent),
     log:
         f"{R}/logs/report.log",
@@ -21,4 +23,4 @@ rule report:
     conda:
         CONDA_ENV
     shell:
-        "gdbench stage report --config {params.config:q} --out {params.out:q} > {log:q} 2>&1"
+        "gdbench stage report --config {input.config:q} --out {params.out:q} > {log:q} 2>&1"

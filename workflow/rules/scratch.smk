@@ -2,15 +2,15 @@ rule scratch:
     """The pruned architecture re-initialised: Scratch-E (baseline epochs) or Scratch-B
     (baseline compute), Liu et al. 2019."""
     input:
-        pruned=f"{R}/{{experiment}}/{{method}}/seed{{seed}}/prune/prune.json",
+        config=CONFIG_INPUT,
+        pruned=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/save_point/model.pt",
+        data=dataset_flag,
     output:
         f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/{{variant}}/train/model.pt",
     params:
-        config=CONFIG_JSON,
-        settings=settings,
-        checkpoint=lambda w, input: str(Path(input.pruned).parent / f"flops_{w.target}.pt"),
+        settings=job_settings("scratch"),
         out=lambda w, output: str(Path(output[0]).parent),
-        gpus=gpus,
+        gpus=job_gpus("scratch"),
     log:
         f"{R}/logs/scratch/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/{{variant}}.log",
     benchmark:
@@ -19,9 +19,10 @@ rule scratch:
     conda:
         CONDA_ENV
     resources:
-        gpu=gpus,
+        gpu=job_gpus("scratch"),
     shell:
-        "gdbench stage scratch --config {params.config:q} --experiment {wildcards.experiment:q} "
+        "gdbench stage scratch --config {input.config:q} --settings {params.settings} "
+        "--experiment {wildcards.experiment:q} "
         "--method {wildcards.method:q} --target {wildcards.target} --seed {wildcards.seed} "
-        "--variant {wildcards.variant} --pruned {params.checkpoint:q} --out {params.out:q} "
+        "--variant {wildcards.variant} --pruned {input.pruned:q} --out {params.out:q} "
         "--gpus {params.gpus} > {log:q} 2>&1"

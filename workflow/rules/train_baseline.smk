@@ -1,16 +1,19 @@
 rule train_baseline:
+    """The unpruned model, one per experiment and seed."""
     input:
+        config=CONFIG_INPUT,
         data=dataset_flag,
-        tracking=f"{R}/tracking_ready.json",
+        # the store must exist before parallel jobs log; a new experiment re-creates it, which
+        # must not retrain the existing ones
+        tracking=ancient(f"{R}/tracking_ready.json"),
         # ImageNet backbone weights, placed by hand: missing, the DAG stops before any job runs
         weights=lambda w: spec(w)["model"].get("pretrained") or [],
     output:
         f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
     params:
-        config=CONFIG_JSON,
-        settings=settings,
+        settings=job_settings("train_baseline"),
         out=lambda w, output: str(Path(output[0]).parent),
-        gpus=gpus,
+        gpus=job_gpus("train_baseline"),
     log:
         f"{R}/logs/train_baseline/{{experiment}}/seed{{seed}}.log",
     benchmark:
@@ -19,7 +22,8 @@ rule train_baseline:
     conda:
         CONDA_ENV
     resources:
-        gpu=gpus,
+        gpu=job_gpus("train_baseline"),
     shell:
-        "gdbench stage train_baseline --config {params.config:q} --experiment {wildcards.experiment:q} "
+        "gdbench stage train_baseline --config {input.config:q} --settings {params.settings} "
+        "--experiment {wildcards.experiment:q} "
         "--seed {wildcards.seed} --out {params.out:q} --gpus {params.gpus} > {log:q} 2>&1"
