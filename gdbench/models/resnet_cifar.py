@@ -18,8 +18,10 @@ class ChannelPadShortcut(nn.Module):
 
     Channel i of the input becomes channel i + pad of the output, so the channels on both sides
     are tied by an index offset. gdbench's grouping freezes every channel that passes through
-    this layer (gdbench.pruning.groups).
+    this layer (gdbench.pruning.groups), told so by the attribute below.
     """
+
+    maps_channels_with_offset = True
 
     def __init__(self, in_channels: int, out_channels: int, stride: int):
         super().__init__()

@@ -8,7 +8,8 @@ authors' ResNet-56, torchvision's bottleneck ResNet-50 (the case the authors' co
 handled, their issue #14), VGG, FCN and segmentation-models-pytorch nets.
 
 A group is frozen (never pruned) when its channels reach the network output or pass through a
-layer that maps channels with an offset (option-A shortcuts: gdbench.models.ChannelPadShortcut).
+layer that maps channels with an offset (a module whose class sets `maps_channels_with_offset`,
+as the option-A shortcut of the CIFAR ResNets does).
 """
 # DEVIATION: with option-A shortcuts the three stage groups are frozen and only the 27 inner
 # BNs of ResNet-56 are pruned; the authors only pruned option-B nets, whose stage groups are free.
@@ -20,68 +21,10 @@ from dataclasses import dataclass, field
 import torch
 import torch_pruning as tp
 from torch import nn
-from torch_pruning.pruner import function as tp_function
 
-from gdbench.gates import GatedBatchNorm2d, GatedConv2d, gated_layers
+from gdbench.gates import gated_layers
 from gdbench.graph import ModelTrace, example_inputs_for
-from gdbench.models.resnet_cifar import ChannelPadShortcut
-
-
-class _GatedBatchNormPruner(tp_function.BatchnormPruner):
-    """torch-pruning's BN surgery leaves extra parameters full size (FACTS §5): slice the gate,
-    and keep γ frozen."""
-
-    def prune_out_channels(self, layer: GatedBatchNorm2d, idxs):
-        keep = sorted(set(range(layer.num_features)) - set(idxs))
-        gate = self._prune_parameter_and_grad(layer.gate, keep, 0)
-        super().prune_out_channels(layer, idxs)
-        layer.gate = gate
-        layer.weight.requires_grad_(False)
-        return layer
-
-    prune_in_channels = prune_out_channels
-
-
-class _GatedConvPruner(tp_function.ConvPruner):
-    TARGET_MODULES = GatedConv2d
-
-    def prune_out_channels(self, layer: GatedConv2d, idxs):
-        keep = sorted(set(range(layer.out_channels)) - set(idxs))
-        requires_grad = layer.weight.requires_grad
-        gate = self._prune_parameter_and_grad(layer.gate, keep, 0)
-        super().prune_out_channels(layer, idxs)
-        layer.gate = gate
-        layer.weight.requires_grad_(requires_grad)
-        return layer
-
-    def prune_in_channels(self, layer: GatedConv2d, idxs):
-        requires_grad = layer.weight.requires_grad
-        super().prune_in_channels(layer, idxs)
-        layer.weight.requires_grad_(requires_grad)
-        return layer
-
-
-class _FrozenChannelsPruner(tp_function.BasePruningFunc):
-    """Registers a channel-offset layer with the graph so that groups touching it are frozen."""
-
-    TARGET_MODULES = ChannelPadShortcut
-
-    def prune_out_channels(self, layer, idxs):
-        raise RuntimeError(f"{type(layer).__name__} channels are frozen and cannot be pruned")
-
-    def prune_in_channels(self, layer, idxs):
-        raise RuntimeError(f"{type(layer).__name__} channels are frozen and cannot be pruned")
-
-    def get_out_channels(self, layer):
-        return layer.out_channels
-
-    def get_in_channels(self, layer):
-        return layer.in_channels
-
-
-def customized_pruners() -> dict:
-    return {GatedBatchNorm2d: _GatedBatchNormPruner(), GatedConv2d: _GatedConvPruner(),
-            ChannelPadShortcut: _FrozenChannelsPruner()}
+from gdbench.pruning.surgery import customized_pruners, maps_channels_with_offset, remove_channels
 
 
 @dataclass
@@ -115,7 +58,7 @@ class GateGraph:
         self.output_layers = ModelTrace(model, example_inputs).output_layers()
         was_training = model.training
         self.dependency_graph = tp.DependencyGraph().build_dependency(
-            model, example_inputs=example_inputs, customized_pruners=customized_pruners())
+            model, example_inputs=example_inputs, customized_pruners=customized_pruners(model))
         model.train(was_training)  # torch-pruning leaves the model in eval mode
         self.groups = self._find_groups()
 
@@ -138,7 +81,7 @@ class GateGraph:
                         frozen_reason = f"{self._names[target]} maps channels with an offset"
                 elif isinstance(target, tp.ops._OutputOp) or (is_out and target in self.output_layers):
                     frozen_reason = "channels reach the network output"
-                elif isinstance(target, ChannelPadShortcut):
+                elif maps_channels_with_offset(target):
                     frozen_reason = f"channels pass through {self._names_of(target)} (option-A shortcut)"
             assigned.update(members)
             groups.append(GateGroup(names=[self._names[m] for m in members], layers=members,
@@ -175,6 +118,4 @@ class GateGraph:
             return
         if len(drop) == group.width:
             raise ValueError(f"refusing to remove every channel of group {group.names}")
-        layer = group.layers[0]
-        handler = self.dependency_graph.get_pruner_of_module(layer).prune_out_channels
-        self.dependency_graph.get_pruning_group(layer, handler, drop).prune()
+        remove_channels(self.dependency_graph, group.layers[0], drop)
