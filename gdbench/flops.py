@@ -8,7 +8,7 @@ with option-A shortcuts has 125.49 M such FLOPs.
 `convention="thop"` reproduces the counter the authors used (thop 0.1.1): convolutions without
 bias terms, BN at 2 per element (4 when affine), adaptive average pooling at kernel+1 per
 output, ReLU free. It gives 127.93 M for the authors' option-B ResNet-56 (they printed
-127.932 M). Only ratios compare across conventions (FACTS §3).
+127.932 M). Only ratios compare across conventions (docs/facts.md, FLOPs).
 
 Parameters are those of the plain model: gates are not counted, since undecorate() folds them
 into the layer they scale.

@@ -1,7 +1,7 @@
 """GPU slots: distinct devices for concurrent GPU jobs on one machine.
 
 Snakemake's `--resources gpu=N` only caps how many GPU jobs run at once; it never says which
-GPU a job should use (FACTS §5). Each GPU job therefore takes its devices here: under one lock
+GPU a job should use (docs/facts.md, Library pitfalls). Each GPU job therefore takes its devices here: under one lock
 on `<state_dir>/lock`, a job takes all the devices it needs or none (so two multi-GPU jobs can
 never each hold half and wait for the other), writes one claim file per device, and releases
 them when it ends. Claims of processes that died are reclaimed. With no GPU, jobs run on CPU.

@@ -3,7 +3,7 @@
 Default store: SQLite at `<results>/mlflow.db` (absolute URI); `MLFLOW_TRACKING_URI` points
 everything at a team server instead. The store and its experiments are created once, before
 parallel jobs start (concurrent first use of a fresh SQLite file races on its schema migration,
-FACTS §5). One MLflow experiment per paper experiment; under it one parent run per profile and
+docs/facts.md, Library pitfalls). One MLflow experiment per paper experiment; under it one parent run per profile and
 one child run per DAG job. A job that runs again replaces its run instead of adding one.
 """
 

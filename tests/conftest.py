@@ -18,7 +18,7 @@ def _no_ambient_tracking_server(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
-# -- Reliability tally (gdbench issue 7) --------------------------------------------------------
+# -- Reliability tally (README, Reliability) --------------------------------------------------------
 # Tests that inject a fault carry @pytest.mark.reliability("<category>"). Each run prints how many
 # cases of each category were tried and passed, and writes it to results/reliability.json;
 # scripts/reliability_table.py copies that into the README, and tests/reliability/test_readme_table.py

@@ -2,7 +2,7 @@
 
 Random crop 32 with zero padding 4 and horizontal flip, drawn independently for every sample
 (authors' baseline recipe). torchvision's batched v2 transforms draw one crop and one flip for
-the whole batch (FACTS §5), so they are not used here. Works on uint8 or float batches already
+the whole batch (docs/facts.md, Library pitfalls), so they are not used here. Works on uint8 or float batches already
 on the GPU, which keeps the whole CIFAR pipeline there.
 """
 

@@ -24,7 +24,7 @@ def read_rgb(path: Path) -> Image.Image:
 
 
 def read_palette_mask(path: Path, num_classes: int, ignore_index: int = 255) -> np.ndarray:
-    """Class ids of a VOC palette PNG (mode 'P'); never converted to RGB (FACTS §4)."""
+    """Class ids of a VOC palette PNG (mode 'P'); never converted to RGB (docs/facts.md, Data)."""
     try:
         with Image.open(path) as image:
             if image.mode not in ("P", "L"):

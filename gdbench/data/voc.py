@@ -115,7 +115,7 @@ def prepare_sbd(root: str | Path, allow_partial: bool = False) -> Path:
 
 
 def prepare_voc2011(root: str | Path, allow_partial: bool = False) -> Path:
-    """VOC 2011's original host is gone (FACTS §4): check a manual placement."""
+    """VOC 2011's original host is gone (docs/facts.md, Data): check a manual placement."""
     folder = Path(root) / VOC_FOLDER
     hint = (f"place VOC 2011 as {folder}/JPEGImages/*.jpg and {folder}/SegmentationClass/*.png, and "
             f"the FCN paper's seg11valid list (736 ids) as {folder / SEG11VALID}")

@@ -22,7 +22,7 @@ def _resnet50(num_classes: int = 1000) -> nn.Module:
 def _smp_unet(num_classes: int = 21, encoder: str = "resnet18") -> nn.Module:
     import segmentation_models_pytorch as smp
 
-    # encoder_weights=None: smp's default downloads ImageNet weights at construction (FACTS §5).
+    # encoder_weights=None: smp's default downloads ImageNet weights at construction (docs/facts.md, Library pitfalls).
     model = smp.Unet(encoder_name=encoder, encoder_weights=None, classes=num_classes)
     model.example_input_shape = (1, 3, 64, 64)
     return model

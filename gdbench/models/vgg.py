@@ -1,7 +1,7 @@
 """VGG-16-M: the paper's VGG-16 for CIFAR-100 (32×32) and CUB-200 (224×224).
 
-The paper does not define "VGG-16-M" and the authors' code holds no model of that name (FACTS
-§1). We take the authors' CIFAR VGG-16 (`models/cifar/vgg.py`): thirteen 3×3 convolutions (with
+The paper does not define "VGG-16-M" and the authors' code holds no model of that name
+(docs/facts.md, Method). We take the authors' CIFAR VGG-16 (`models/cifar/vgg.py`): thirteen 3×3 convolutions (with
 bias) + BN + ReLU in five stages, max-pooling after each, and a single linear classifier on the
 512 pooled features. For 224×224 inputs the global average pool makes the same net work, and its
 `features` are laid out as torchvision's `vgg16_bn`, so ImageNet weights load by name
