@@ -8,6 +8,7 @@ of results) and logs one MLflow run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import fields
@@ -26,7 +27,7 @@ from gdbench.models import build_model
 from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.config import stage_settings, target_label
 from gdbench.track import git_revision, log_stage, run_uri
-from gdbench.train import TrainConfig, fit, training_identity
+from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
 SEGMENTATION = ("voc", "voc_seg11valid")
 
@@ -182,11 +183,8 @@ def finetune(run: Run, method: str, target: float, seed: int, pruned: Path, out_
     torch.manual_seed(seed)
     checkpoint = load_checkpoint(pruned)
     model = run.pruned_model(checkpoint["state_dict"]).to(device)
-    from gdbench.pruning.api import FinetuneConfig
-
-    spec = FinetuneConfig(**run.spec["finetune"])
-    training = TrainConfig(epochs=max(1, spec.epochs), lr=spec.lr_max, lr_min=spec.lr_min, schedule="triangular",
-                           momentum=spec.momentum, weight_decay=spec.weight_decay)
+    finetuning = FinetuneConfig.from_dict(run.spec["finetune"])
+    training = dataclasses.replace(finetuning, epochs=max(1, finetuning.epochs)).training()
     history = _train_selected(run, model, training, out_dir, device, seed)
     return _finish_training(run, f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}", model, history,
                             out_dir, device, {"seed": seed, "method": method, "target": target})

@@ -1,4 +1,5 @@
-"""Training loops shared by baseline training, Tock, Tick and fine-tuning."""
+"""Training: one loop (`fit`) for baseline training, fine-tuning, Scratch-E/B, Tocks and the
+baselines' sparsity phases; `train_one_epoch` for the Ticks and rounds that prune between epochs."""
 
 from __future__ import annotations
 
@@ -71,28 +72,6 @@ def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.
     return {"loss": total_loss / max(samples, 1), "samples": samples, "steps": steps}
 
 
-def train_triangular(model: nn.Module, batches, loss_fn: Callable, epochs: int, lr_min: float,
-                     lr_max: float, momentum: float, weight_decay: float,
-                     device: torch.device | str = "cpu", *,
-                     extra_loss: Callable[[], torch.Tensor] | None = None,
-                     after_backward: Callable[[], None] | None = None,
-                     desc: str = "train") -> list[dict]:
-    """`epochs` epochs of SGD over every trainable weight with a triangular lr stepped per
-    batch (Tock and fine-tuning, authors' code); one result row per epoch."""
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr_min,
-                                momentum=momentum, weight_decay=weight_decay)
-    steps_per_epoch = len(batches)
-    total_steps = max(1, epochs * steps_per_epoch)
-    history = []
-    for epoch in range(epochs):
-        def lr_at(step, epoch=epoch):
-            return triangular_lr(epoch * steps_per_epoch + step, total_steps, lr_min, lr_max)
-        history.append(train_one_epoch(model, batches, optimizer, loss_fn, device, lr_at_step=lr_at,
-                                       extra_loss=extra_loss, after_backward=after_backward, epoch=epoch,
-                                       desc=f"{desc} {epoch + 1}/{epochs}"))
-    return history
-
-
 SCHEDULES = ("step", "cosine", "triangular")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
@@ -139,6 +118,32 @@ class TrainConfig:
         return triangular_lr(step, total, self.lr_min, self.lr)
 
 
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning after pruning: triangular lr 1e-3 <-> 1e-2 with no sparsity term, 40 epochs
+    (authors' code)."""
+
+    epochs: int = 40
+    lr_min: float = 1e-3
+    lr_max: float = 1e-2
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "FinetuneConfig":
+        return dataclass_from_dict(cls, values, "fine-tuning")
+
+    def training(self) -> TrainConfig:
+        return triangular(self.epochs, self.lr_min, self.lr_max, self.momentum, self.weight_decay)
+
+
+def triangular(epochs: int, lr_min: float, lr_max: float, momentum: float, weight_decay: float) -> TrainConfig:
+    """`epochs` of SGD with a triangular lr lr_min -> lr_max -> lr_min stepped per batch (Tock,
+    fine-tuning and sparsity phases; authors' `tock` iter_hook)."""
+    return TrainConfig(epochs=epochs, lr=lr_max, lr_min=lr_min, schedule="triangular", momentum=momentum,
+                       weight_decay=weight_decay)
+
+
 def training_identity(model: nn.Module, config: TrainConfig, extra: dict | None = None) -> dict:
     """What a training run's resumable files must have been written for: its settings, the
     weights it starts from and whatever else the caller names (e.g. the data settings)."""
@@ -147,14 +152,17 @@ def training_identity(model: nn.Module, config: TrainConfig, extra: dict | None 
 
 def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
         device: torch.device | str = "cpu", *, checkpoint_path: str | Path | None = None,
-        evaluate: Callable[[nn.Module], dict] | None = None, identity: dict | None = None) -> list[dict]:
+        evaluate: Callable[[nn.Module], dict] | None = None, identity: dict | None = None,
+        extra_loss: Callable[[], torch.Tensor] | None = None,
+        after_backward: Callable[[], None] | None = None, desc: str = "train") -> list[dict]:
     """Train for `config.epochs`, checkpointing after every epoch (atomic write). A checkpoint
     written by a run of the same identity (`training_identity`: settings and starting weights,
     computed here when not given) is resumed after its last complete epoch with model, optimizer,
     RNG states and history restored, so that on CPU a resumed run ends with the same weights as
-    an uninterrupted one; a checkpoint of any other identity is discarded. Returns one row of
-    metrics per epoch."""
-    identity = identity if identity is not None else training_identity(model, config)
+    an uninterrupted one; a checkpoint of any other identity is discarded. `extra_loss` and
+    `after_backward` go to every step (train_one_epoch). Returns one row of metrics per epoch."""
+    if checkpoint_path is not None and identity is None:
+        identity = training_identity(model, config)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
@@ -181,7 +189,7 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
             sampler.set_epoch(epoch)  # a new shuffle per epoch under DistributedSampler
         row = train_one_epoch(
             trained, train_batches, optimizer, loss_fn, device, epoch=epoch, bf16=config.bf16,
-            desc=f"train {epoch + 1}/{config.epochs}",
+            desc=f"{desc} {epoch + 1}/{config.epochs}", extra_loss=extra_loss, after_backward=after_backward,
             lr_at_step=lambda step, e=epoch: config.lr_at(e * steps_per_epoch + step, steps_per_epoch))
         row = {"epoch": epoch + 1, **row, **(evaluate(model) if evaluate is not None else {})}
         history.append(row)

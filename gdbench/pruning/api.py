@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -12,27 +11,7 @@ from torch import nn
 
 from gdbench.gates import decorate, undecorate
 from gdbench.pruning.ticktock import TickTockConfig
-from gdbench.train import train_triangular
-
-
-@dataclasses.dataclass(frozen=True)
-class FinetuneConfig:
-    """Fine-tuning after pruning: triangular lr 1e-3 <-> 1e-2 with no sparsity term (authors' code
-    fine-tuned 40 epochs)."""
-
-    epochs: int = 40
-    lr_min: float = 1e-3
-    lr_max: float = 1e-2
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-
-
-def finetune(model: nn.Module, train_batches: Iterable, loss_fn: Callable, config: FinetuneConfig,
-             device: torch.device | str = "cpu") -> list[dict]:
-    """Train every weight of a pruned model; returns one result row per epoch."""
-    return train_triangular(model, train_batches, loss_fn, config.epochs, config.lr_min,
-                            config.lr_max, config.momentum, config.weight_decay, device,
-                            desc="finetune")
+from gdbench.train import FinetuneConfig, fit
 
 
 def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *,
@@ -59,5 +38,5 @@ def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *
     build_pruner(method, pruned, train_loader, loss_fn, config, method_settings, device=device,
                  example_inputs=example_inputs, save_dir=save_dir).run()
     if finetune_epochs > 0:
-        finetune(pruned, train_loader, loss_fn, FinetuneConfig(epochs=finetune_epochs), device)
+        fit(pruned, train_loader, loss_fn, FinetuneConfig(epochs=finetune_epochs).training(), device, desc="finetune")
     return undecorate(pruned)

@@ -30,7 +30,7 @@ from gdbench.gates import GatedBatchNorm2d, gated_layers
 from gdbench.pruning.engine import GlobalPruner, checkpoint_name, write_trace  # noqa: F401 (re-exported)
 from gdbench.pruning.score import GateScoreCollector, group_scores
 from gdbench.pruning.surgery import load_pruned_state_dict
-from gdbench.train import train_one_epoch, train_triangular
+from gdbench.train import fit, train_one_epoch, triangular
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,12 @@ class TickTock(GlobalPruner):
         gates = [layer.gate for _, layer in gated_layers(self.model)]
         extra_loss = (lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates)) \
             if config.gate_l1_weight > 0 else None
-        history = train_triangular(
-            self.model, self.train_batches, self.loss_fn, config.tock_epochs, config.tock_lr_min,
-            config.tock_lr_max, config.momentum, config.weight_decay, self.device, desc="tock",
-            extra_loss=extra_loss)
+        if config.tock_epochs == 0:
+            return {"loss": math.nan}
+        training = triangular(config.tock_epochs, config.tock_lr_min, config.tock_lr_max, config.momentum,
+                              config.weight_decay)
+        history = fit(self.model, self.train_batches, self.loss_fn, training, self.device, extra_loss=extra_loss,
+                      desc="tock")
         return {"loss": history[-1]["loss"] if history else math.nan}
 
     def tick(self) -> tuple[dict, dict[str, torch.Tensor]]:

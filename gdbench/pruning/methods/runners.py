@@ -23,7 +23,7 @@ from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.surgery import customized_pruners
 from gdbench.pruning.plan import floor_channels
 from gdbench.pruning.methods import criteria
-from gdbench.train import train_one_epoch, train_triangular
+from gdbench.train import fit, train_one_epoch, triangular
 
 
 class _TrainingPruner(GlobalPruner):
@@ -37,9 +37,11 @@ class _TrainingPruner(GlobalPruner):
     def sparsity_training(self, epochs: int, *, extra_loss=None, after_backward=None) -> dict:
         """Training of every weight with a sparsity term, on the Tock's triangular lr."""
         config = self.config
-        history = train_triangular(self.model, self.train_batches, self.loss_fn, epochs, config.tock_lr_min,
-                                   config.tock_lr_max, config.momentum, config.weight_decay, self.device,
-                                   extra_loss=extra_loss, after_backward=after_backward, desc="sparsity")
+        if epochs == 0:
+            return {"loss": math.nan}
+        training = triangular(epochs, config.tock_lr_min, config.tock_lr_max, config.momentum, config.weight_decay)
+        history = fit(self.model, self.train_batches, self.loss_fn, training, self.device, extra_loss=extra_loss,
+                      after_backward=after_backward, desc="sparsity")
         return {"loss": history[-1]["loss"] if history else math.nan}
 
 
