@@ -16,7 +16,7 @@ at 40, 38, 35, 32 and 30 %).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -25,21 +25,20 @@ from torch import nn
 
 from gdbench.checkpoint import load_resumable, save_checkpoint, state_digest
 from gdbench.config import config_record, dataclass_from_dict
-from gdbench.flops import CONVENTIONS
 from gdbench.gates import GatedBatchNorm2d, gated_layers
-from gdbench.pruning.engine import GlobalPruner, checkpoint_name, write_trace  # noqa: F401 (re-exported)
+from gdbench.pruning.engine import (GlobalPruner, PruneConfig, checkpoint_name,  # noqa: F401 (re-exported)
+                                    write_trace)
 from gdbench.pruning.score import GateScoreCollector, group_scores
 from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.train import fit, train_one_epoch, triangular
 
 
 @dataclass(frozen=True)
-class TickTockConfig:
-    target_flops_ratio: float = 0.3           # stop when kept / original FLOPs <= this
-    save_flops_ratios: tuple[float, ...] = ()  # checkpoint when the ratio first reaches each
-    # DEVIATION: p is a share of the *remaining* filters (as gdbench's issue specifies); the
-    # authors' `prune(num)` takes a filter count per Tick.
-    prune_fraction_per_tick: float = 0.002    # p: ResNet 0.2 %, VGG and FCN 1 % (paper §5)
+class TickTockConfig(PruneConfig):
+    """The shared pruning settings (PruneConfig) plus the Tick-Tock schedule's own. The baselines
+    that train while they prune (Network Slimming's and DepGraph's sparsity phases, Taylor's
+    rounds) borrow the Tock's and Tick's budgets from here, so every method spends alike."""
+
     ticks_per_tock: int = 10                  # T (paper fig. 2)
     tick_lr: float = 1e-3                     # constant lr of a Tick (authors' code)
     tick_data_fraction: float = 1.0           # share of the training batches a Tick sees
@@ -49,31 +48,25 @@ class TickTockConfig:
     gate_l1_weight: float = 1e-3              # λ of the Tock's λ·Σ|φ| (paper §3.3)
     momentum: float = 0.9
     weight_decay: float = 1e-4                # the authors used 5e-4 for ResNet-56 (their issue #8)
-    floor_ratio: float = 0.1                  # each group keeps max(1, int(0.1·C)) channels
-    max_ticks: int = 100_000
-    flops_convention: str = "macs"
     # Ablations (README, Baselines and ablations), the paper's choices by default:
     group_reduction: str = "sum"              # a group's score: sum of its members' (paper §3.4) or mean
     one_shot: bool = False                    # True: one Tock, one scoring Tick, then remove to the target
 
     def __post_init__(self):
-        def check(name: str, ok: bool, allowed: str):
-            if not ok:
-                raise ValueError(f"TickTockConfig.{name} = {getattr(self, name)!r}: must be {allowed}")
-        check("target_flops_ratio", 0 < self.target_flops_ratio < 1, "in (0, 1)")
-        check("save_flops_ratios", all(self.target_flops_ratio <= r < 1 for r in self.save_flops_ratios),
-              "each in [target_flops_ratio, 1)")
-        check("prune_fraction_per_tick", 0 < self.prune_fraction_per_tick < 1, "in (0, 1)")
+        super().__post_init__()
+        check = self._check
         check("ticks_per_tock", self.ticks_per_tock >= 1, ">= 1")
         check("tick_data_fraction", 0 < self.tick_data_fraction <= 1, "in (0, 1]")
         check("tock_epochs", self.tock_epochs >= 0, ">= 0")
-        check("floor_ratio", 0 <= self.floor_ratio < 1, "in [0, 1)")
-        check("flops_convention", self.flops_convention in CONVENTIONS, f"one of {CONVENTIONS}")
         check("group_reduction", self.group_reduction in ("sum", "mean"), "'sum' or 'mean'")
 
     @classmethod
     def from_dict(cls, values: dict) -> "TickTockConfig":
         return dataclass_from_dict(cls, values, "Tick-Tock")
+
+    def shared(self) -> PruneConfig:
+        """Only what every method shares: for the methods that neither train nor score over time."""
+        return PruneConfig(**{f.name: getattr(self, f.name) for f in fields(PruneConfig)})
 
 
 STATE_FILE = "ticktock_state.pt"

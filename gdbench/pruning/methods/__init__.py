@@ -76,8 +76,10 @@ def _ticktock(**overrides):
 
 
 def _one_shot(criterion: Callable[[OneShotPruning, int], list[torch.Tensor]], prepare=None):
-    def build(model, batches, loss_fn, config, settings, *, seed, **kwargs) -> GlobalPruner:
-        return OneShotPruning(model, batches, loss_fn, config, criterion=lambda p: criterion(p, seed),
+    """A one-shot method; only one with a sparsity phase (`prepare`) reads the Tock's budget."""
+    def build(model, batches, loss_fn, config: TickTockConfig, settings, *, seed, **kwargs) -> GlobalPruner:
+        return OneShotPruning(model, batches, loss_fn, config if prepare else config.shared(),
+                              criterion=lambda p: criterion(p, seed),
                               prepare=prepare(config, settings) if prepare else None, **kwargs)
     return build
 
@@ -104,7 +106,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
                                                             torch.Generator().manual_seed(seed)))),
     Method("uniform_shrink", "You et al. 2019, §5.2 and fig. 5: every layer shrunk alike",
            lambda model, batches, loss_fn, config, settings, *, seed, device="cpu", **kw:
-               UniformShrink(model, config, **kw)),
+               UniformShrink(model, config.shared(), **kw)),
     Method("depgraph", "Fang et al. 2023, DepGraph: towards any structural pruning (CVPR), via torch-pruning",
            _one_shot(lambda p, seed: criteria.group_norm(p.graph, p.prunable_groups),
                      prepare=lambda c, s: depgraph_sparsity(s.regularization, s.alpha, _epochs(c, s))),
