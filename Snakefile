@@ -5,14 +5,15 @@
 import sys
 from pathlib import Path
 
-from gdbench.config import ConfigError, resolve, write_resolved
+from gdbench.config import ConfigError, write_resolved
+from gdbench.stages import resolve_run
 
 configfile: "configs/config.yaml"
 
 # Validate the whole config (schemas with additionalProperties: false) before any job exists:
 # a misspelled key stops `snakemake -n` with the key's path and the keys allowed there.
 try:
-    RUN = resolve(config, Path(workflow.basedir) / "configs" / "experiments")
+    RUN = resolve_run(config, Path(workflow.basedir) / "configs" / "experiments")
 except ConfigError as error:  # a user error: say what is wrong, no traceback
     sys.exit(f"gdbench: invalid config\n{error}")
 RUN["results_dir"] = "results"

@@ -30,10 +30,10 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_prepare(args: argparse.Namespace) -> int:
-    from gdbench.data.registry import PREPARE
+    from gdbench.data.registry import prepare
 
-    manifest = PREPARE[args.dataset](args.root)
-    print(f"{args.dataset} verified; manifest: {manifest}")
+    manifests = prepare(args.dataset, args.root)
+    print(f"{args.dataset} verified; manifest: {', '.join(map(str, manifests))}")
     return 0
 
 
@@ -78,8 +78,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gdbench.data.loaders import DATASETS
-    from gdbench.data.registry import PREPARE, SYNTHETIC
+    from gdbench.data.registry import DATASETS
     from gdbench.models import MODELS
 
     parser = argparse.ArgumentParser(
@@ -97,20 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="prepare real datasets or write generated ones")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     synth = data_commands.add_parser("synth", help="write small generated data in a dataset's real on-disk format")
-    synth.add_argument("--dataset", required=True, choices=SYNTHETIC)
+    synth.add_argument("--dataset", required=True, choices=list(DATASETS))
     synth.add_argument("--out", required=True, help="folder that receives the dataset folder")
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_cmd_data_synth)
     prepare = data_commands.add_parser("prepare", help="download, verify checksums, extract safely, write the manifest")
     prepare.add_argument("--dataset", required=True,
-                         choices=sorted(PREPARE),
-                         help="imagenet and voc2011 cannot be downloaded: place them, then prepare verifies")
+                         choices=list(DATASETS),
+                         help="imagenet and VOC 2011 (voc_seg11valid) cannot be downloaded: place them, "
+                              "then prepare verifies")
     prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
     prepare.set_defaults(run=_cmd_data_prepare)
 
     train = commands.add_parser("train", help="train a baseline outside the DAG; resumes from OUT/checkpoint.pt after a crash")
     train.add_argument("--model", required=True, choices=sorted(MODELS))
-    train.add_argument("--dataset", required=True, choices=DATASETS)
+    train.add_argument("--dataset", required=True, choices=list(DATASETS))
     train.add_argument("--data-root", required=True)
     train.add_argument("--out", required=True, help="folder for checkpoint.pt, best.pt, model.pt, train.json, evaluate.json and mlflow.db")
     train.add_argument("--num-classes", type=int, help="default: the model's own")

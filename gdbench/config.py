@@ -76,7 +76,7 @@ def deep_merge(base: dict, update: dict) -> dict:
     return merged
 
 
-def _check_consistency(name: str, experiment: dict, where: str) -> None:
+def _consistency_problems(experiment: dict) -> list[str]:
     """Rules one schema cannot state: settings that contradict each other."""
     problems = []
     prune = experiment["prune"]
@@ -93,20 +93,17 @@ def _check_consistency(name: str, experiment: dict, where: str) -> None:
         if "target" in row and row["target"] not in saves:
             problems.append(f"expected.{index}.target {row['target']} is not one of "
                             f"prune.save_flops_ratios {saves}")
-    data, model = experiment["data"], experiment["model"]
-    segmentation = data["dataset"].startswith("voc")
-    if segmentation != model["name"].startswith(("fcn", "unet")):
-        problems.append(f"model.name {model['name']!r} does not fit data.dataset {data['dataset']!r} "
-                        f"(segmentation models go with voc, classifiers with the rest)")
+    model = experiment["model"]
     if "depgraph" in experiment.get("methods", []) and model["name"].startswith("fcn"):
         problems.append(f"methods: depgraph needs a BN after every pruned conv (torch-pruning's group "
                         f"norm sees no plain conv in {model['name']!r}); drop it for this experiment")
-    if problems:
-        raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
+    return problems
 
 
-def resolve(config: dict, experiments_dir: str | Path) -> dict:
-    """The run config with every selected experiment loaded, overridden and validated."""
+def resolve(config: dict, experiments_dir: str | Path, check=None) -> dict:
+    """The run config with every selected experiment loaded, overridden and validated.
+    `check(experiment) -> list of problems` adds rules that need the upper floors' tables
+    (gdbench.stages.resolve_run passes the model/dataset fit)."""
     validate(config, "config", "run config")
     resolved = {key: copy.deepcopy(value) for key, value in config.items() if key != "overrides"}
     # Overrides of experiments that are not selected are ignored, so that smoke.yaml can be laid
@@ -121,7 +118,9 @@ def resolve(config: dict, experiments_dir: str | Path) -> dict:
         experiment.setdefault("methods", list(config["methods"]))
         # The one place that says it: with no save points, pruning saves at its target only.
         experiment["prune"].setdefault("save_flops_ratios", [experiment["prune"]["target_flops_ratio"]])
-        _check_consistency(name, experiment, where)
+        problems = _consistency_problems(experiment) + (check(experiment) if check is not None else [])
+        if problems:
+            raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
         resolved["experiments"][name] = experiment
     resolved.setdefault("mlflow", {"tracking_uri": None})
     return resolved

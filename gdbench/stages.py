@@ -18,18 +18,30 @@ import torch
 from torch import nn
 
 from gdbench.checkpoint import load_checkpoint, load_resumable, save_checkpoint
-from gdbench.data.loaders import DATASETS, LoaderConfig, build_loaders
+from gdbench.data.loaders import LoaderConfig
+from gdbench.data import registry
 from gdbench.distributed import barrier, init_from_env, is_main_process, local_device, resolve_device
 from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
-from gdbench.models import build_model
+from gdbench.models import SEGMENTATION_MODELS, build_model
 from gdbench.pruning.surgery import load_pruned_state_dict
-from gdbench.config import stage_settings, target_label
+from gdbench.config import resolve, stage_settings, target_label
 from gdbench.track import git_revision, log_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
-SEGMENTATION = ("voc", "voc_seg11valid")
+def _model_fits_dataset(experiment: dict) -> list[str]:
+    model, name = experiment["model"]["name"], experiment["data"]["dataset"]
+    if (model in SEGMENTATION_MODELS) != registry.dataset(name).segmentation:
+        return [f"model.name {model!r} does not fit data.dataset {name!r} ({registry.dataset(name).task} "
+                f"needs a {'segmentation model' if registry.dataset(name).segmentation else 'classifier'})"]
+    return []
+
+
+def resolve_run(config: dict, experiments_dir: str | Path) -> dict:
+    """The run config validated once, in full: schemas, consistency, and that each model fits its
+    dataset (the dataset table and the model registry). The Snakefile calls this."""
+    return resolve(config, experiments_dir, check=_model_fits_dataset)
 
 
 class Run:
@@ -43,7 +55,7 @@ class Run:
         self.name, self.spec, self.stage = experiment, self.settings, stage
         self.profile, self.data_root = self.settings.run["profile"], self.settings.run["data_root"]
         self.tracking_uri = run_uri(config)
-        self.segmentation = self.spec["data"]["dataset"] in SEGMENTATION
+        self.dataset = registry.dataset(self.spec["data"]["dataset"])
 
     @classmethod
     def from_file(cls, config_path: str | Path, experiment: str, stage: str, method: str | None = None) -> "Run":
@@ -57,7 +69,7 @@ class Run:
     def loaders(self, device, channels_last: bool = False, distributed: bool = False) -> dict:
         known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
         data = {k: v for k, v in self.spec["data"].items() if k in known}
-        return build_loaders(LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data),
+        return registry.build_loaders(LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data),
                              device, channels_last, distributed)
 
     def model(self, pretrained: bool = True) -> nn.Module:
@@ -70,11 +82,11 @@ class Run:
 
     def task(self):
         """(loss, evaluate(model, batches, device), selection metric)."""
-        if self.segmentation:
-            classes = self.spec["model"].get("kwargs", {}).get("num_classes", 21)
+        if self.dataset.segmentation:
+            classes = self.spec["model"].get("kwargs", {}).get("num_classes", self.dataset.num_classes)
             return (nn.CrossEntropyLoss(ignore_index=255),
-                    lambda m, b, d: evaluate_segmentation(m, b, classes, d), "miou")
-        return nn.CrossEntropyLoss(), evaluate_classifier, "top1"
+                    lambda m, b, d: evaluate_segmentation(m, b, classes, d), self.dataset.metric)
+        return nn.CrossEntropyLoss(), evaluate_classifier, self.dataset.metric
 
     def log(self, stage_key: str, device, *, params: dict, metrics: dict, history=None, artifacts=()) -> None:
         if not is_main_process():
@@ -281,12 +293,9 @@ def report(config: dict, out_dir: Path) -> None:
 
 
 def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None = None) -> None:
-    """Generated data (smoke) or the real dataset's prepare step; the flag marks it done."""
-    from gdbench.data import registry
-
+    """Generated data (smoke) or the real dataset's prepare steps; the flag marks it done."""
     root = Path(config["data_root"])
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}")
+    registry.dataset(dataset)  # an unknown name fails here, naming the known ones
     if config["synthetic_data"]:
         registry.synth(dataset, root, per_class)
     else:

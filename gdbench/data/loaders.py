@@ -1,4 +1,5 @@
-"""Batches for training and evaluation, per dataset.
+"""Batches for training and evaluation, per dataset family (the dataset table,
+gdbench.data.registry, says which family each dataset is).
 
 CIFAR has two paths: the tensor path keeps the whole uint8 dataset on the training device and
 augments each sample there (gdbench.data.augment), the DataLoader path decodes and augments on
@@ -14,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from gdbench.data import cub, imagenet, voc
 from gdbench.data.augment import random_crop_flip
-from gdbench.data.cifar import SPECS, load_cifar, train_val_split
+from gdbench.data.cifar import load_cifar, train_val_split
 from gdbench.data.images import ImageListDataset, classification_transform
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -90,7 +91,7 @@ def _loader(dataset: Dataset, batch_size: int, train: bool, workers: int, distri
                       drop_last=False, persistent_workers=workers > 0)
 
 
-def _cifar(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
+def cifar_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
     images, labels = load_cifar(config.root, config.dataset, "train")
     test_images, test_labels = load_cifar(config.root, config.dataset, "test")
     train_index, val_index = train_val_split(len(labels), min(config.val_size, len(labels) // 10), config.seed)
@@ -106,7 +107,8 @@ def _cifar(config: LoaderConfig, device, channels_last: bool, distributed: bool)
             for split, (x, y, train) in parts.items()}
 
 
-def _image_folders(config: LoaderConfig, distributed: bool) -> dict:
+def image_folder_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
+    """CUB-200 and ImageNet: decoded and augmented on CPU workers (`device` is where batches go)."""
     if config.dataset == "cub200":
         train_samples, test_samples = cub.load_cub(config.root, "train"), cub.load_cub(config.root, "test")
     else:
@@ -123,7 +125,7 @@ def _image_folders(config: LoaderConfig, distributed: bool) -> dict:
             "test": _loader(test_set, config.eval_batch_size, False, config.workers, False)}
 
 
-def _segmentation(config: LoaderConfig, distributed: bool) -> dict:
+def segmentation_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
     train_pairs = voc.load_segmentation(config.root, "sbd_train")
     test_split = "seg11valid" if config.dataset == "voc_seg11valid" else "sbd_val"
     test_pairs = voc.load_segmentation(config.root, test_split)
@@ -135,18 +137,3 @@ def _segmentation(config: LoaderConfig, distributed: bool) -> dict:
     return {"train": _loader(train_set, config.batch_size, True, config.workers, distributed),
             "val": _loader(val_set, 1, False, config.workers, False),
             "test": _loader(voc.SegmentationDataset(test_pairs), 1, False, config.workers, False)}
-
-
-DATASETS = (*SPECS, "cub200", "imagenet", "voc", "voc_seg11valid")
-
-
-def build_loaders(config: LoaderConfig, device: torch.device | str = "cpu", channels_last: bool = False,
-                  distributed: bool = False) -> dict[str, object]:
-    """{'train', 'val', 'test'} batch iterables of `config.dataset`; 'val' is carved from train."""
-    if config.dataset in SPECS:
-        return _cifar(config, device, channels_last, distributed)
-    if config.dataset in ("cub200", "imagenet"):
-        return _image_folders(config, distributed)
-    if config.dataset in ("voc", "voc_seg11valid"):
-        return _segmentation(config, distributed)
-    raise KeyError(f"unknown dataset {config.dataset!r}; known: {', '.join(DATASETS)}")

@@ -41,6 +41,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+# Models that predict a class per pixel (the others predict one per image).
+SEGMENTATION_MODELS = frozenset({"fcn8s_vgg16", "fcn32s_vgg16", "unet_resnet18"})
+
 # ImageNet backbone each model can start from (torchvision state-dict names).
 BACKBONES = {"vgg16m": "vgg16_bn", "resnet50": "resnet50", "fcn8s_vgg16": "vgg16", "fcn32s_vgg16": "vgg16"}
 
@@ -60,4 +63,4 @@ def build_model(name: str, pretrained: str | None = None, **kwargs) -> nn.Module
     return model
 
 
-__all__ = ["BACKBONES", "FCN", "MODELS", "ResNetCifar", "VGG", "build_model", "resnet_cifar"]
+__all__ = ["BACKBONES", "FCN", "MODELS", "SEGMENTATION_MODELS", "ResNetCifar", "VGG", "build_model", "resnet_cifar"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gdbench.data.registry import dataset
 from gdbench.report import figures, tables
 from gdbench.report.summary import write_summary
 from gdbench.track import download_artifact, stage_runs
@@ -106,7 +107,7 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         table = tables.comparison(models, experiment["expected"])
         tables.write_table(table, title, out / "tables" / name)
         lines += [tables.to_markdown(table, title), ""]
-        metric = "test_miou" if experiment["data"]["dataset"].startswith("voc") else "test_top1"
+        metric = f"test_{dataset(experiment['data']['dataset']).metric}"
         headline += tables.headline_rows(table, title, metric)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")
         lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")

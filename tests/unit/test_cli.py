@@ -39,7 +39,7 @@ def test_bench_prune_step_reports_both_sides(tmp_path):
 
 
 def test_prepare_of_manual_dataset_says_where_to_place_it(tmp_path):
-    result = _gdbench("data", "prepare", "--dataset", "voc2011", "--root", str(tmp_path))
+    result = _gdbench("data", "prepare", "--dataset", "voc_seg11valid", "--root", str(tmp_path))
     assert result.returncode == 2
     assert "seg11valid.txt is missing: place VOC 2011" in result.stderr
     assert "Traceback" not in result.stderr

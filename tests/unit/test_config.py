@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from gdbench.config import ConfigError, deep_merge, load_yaml, resolve
+from gdbench.stages import resolve_run
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "configs" / "experiments"
@@ -59,7 +60,7 @@ def test_bad_experiment_settings_name_the_key(config, override, message):
     bad = copy.deepcopy(config)
     bad["overrides"] = {"resnet56_cifar10": override}
     with pytest.raises(ConfigError, match=message) as error:
-        resolve(bad, EXPERIMENTS)
+        resolve_run(bad, EXPERIMENTS)
     assert "resnet56_cifar10" in str(error.value)
 
 
@@ -119,7 +120,7 @@ def test_schema_names_match_the_registries():
     """The schema's model and dataset lists are written out for readers; they must not drift
     from the code's registries."""
     from gdbench.config import schema
-    from gdbench.data.loaders import DATASETS
+    from gdbench.data.registry import DATASETS
     from gdbench.models import MODELS
 
     properties = schema("experiment")["properties"]
