@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gdbench.report import render
 from gdbench.track import stage_runs
 
 METRICS = ("test_top1", "test_top5", "test_miou", "flops_reduction", "params_reduction")
@@ -50,14 +51,8 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
 def _markdown(table: pd.DataFrame) -> str:
     columns = ["experiment", "stage", "method", "target", "n"]
     shown = [m for m in METRICS if f"{m}_mean" in table]
-    lines = ["| " + " | ".join(columns + list(shown)) + " |", "|" + " --- |" * (len(columns) + len(shown))]
-    for _, row in table.iterrows():
-        cells = [str(row[c]) for c in columns]
-        for metric in shown:
-            mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
-            cells.append("" if pd.isna(mean) else f"{100 * mean:.2f} ± {100 * std:.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\nValues in %, mean ± std over n seeds. {FLOPS_NOTE}\n"
+    rows = [[str(row[c]) for c in columns] + [render.stat_cell(row, m) for m in shown] for _, row in table.iterrows()]
+    return render.markdown(columns + shown, rows, note=f"Values in %, mean ± std over n seeds. {FLOPS_NOTE}")
 
 
 def write_summary(uri: str, experiments: list[str], profile: str, out_dir: str | Path) -> pd.DataFrame:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from gdbench.report import render
+from gdbench.report.render import stat_cell
 from gdbench.report.summary import FLOPS_NOTE
 
 ACCURACY = ("test_top1", "test_top5", "test_miou")
@@ -75,56 +77,29 @@ def comparison(models: pd.DataFrame, expected: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cell(row: pd.Series, metric: str) -> str:
-    mean = row.get(f"{metric}_mean")
-    if mean is None or pd.isna(mean):
-        return ""
-    text = f"{100 * mean:.2f}"
-    if row.get("n", 0) > 1:  # one seed has no spread to show
-        text += f" ± {100 * row[f'{metric}_std']:.2f}"
-    paper = row.get(f"{metric}_paper")
-    if paper is not None and not pd.isna(paper):
-        text += f" (paper {100 * paper:.2f}, {row[f'{metric}_verdict']})"
-    return text
+SIGNED = {"test_top1_change", "test_top5_change"}
+NOTE = "Ours: mean ± std over n seeds (the mean alone when n = 1), in %; paper values and verdicts against " \
+       "the experiment's tolerance."
 
 
 def _shown(table: pd.DataFrame) -> list[str]:
     return [m for m in COLUMNS if f"{m}_mean" in table]
 
 
-def to_markdown(table: pd.DataFrame, title: str) -> str:
+def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     metrics = _shown(table)
     header = ["Stage", "Method", "Kept FLOPs", "n", *(LABELS[m] for m in metrics)]
-    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for _, row in table.iterrows():
-        cells = [row["stage"], row["method"], row["target"], str(row["n"]), *(_cell(row, m) for m in metrics)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\nOurs: mean ± std over n seeds (the mean alone when n = 1), in %; paper values and verdicts against the " \
-                              f"experiment's tolerance. {FLOPS_NOTE}\n"
+    rows = [[row["stage"], row["method"], row["target"], str(row["n"]),
+             *(stat_cell(row, m, signed=m in SIGNED) for m in metrics)] for _, row in table.iterrows()]
+    return header, rows
 
 
-def to_latex(table: pd.DataFrame, title: str) -> str:
-    metrics = _shown(table)
-    header = ["Stage", "Method", "Kept FLOPs", "$n$",
-              *(LABELS[m].replace("↓", r"$\downarrow$").replace("Δ", r"$\Delta$") for m in metrics)]
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{title}. {FLOPS_NOTE}}}",
-             r"\begin{tabular}{" + "l" * len(header) + "}", r"\hline", " & ".join(header) + r" \\", r"\hline"]
-    for _, row in table.iterrows():
-        cells = [row["stage"].replace("_", r"\_"), row["method"].replace("_", r"\_"), row["target"], str(row["n"]),
-                 *(_cell(row, m).replace("±", r"$\pm$") for m in metrics)]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+def to_markdown(table: pd.DataFrame, title: str) -> str:
+    return render.markdown(*_comparison_cells(table), title, f"{NOTE} {FLOPS_NOTE}")
 
 
 def write_table(table: pd.DataFrame, title: str, out_stem: str | Path) -> list[Path]:
-    stem = Path(out_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
-    paths[0].write_text(to_markdown(table, title))
-    table.to_csv(paths[1], index=False)
-    paths[2].write_text(to_latex(table, title))
-    return paths
+    return render.write(table, *_comparison_cells(table), title, f"{NOTE} {FLOPS_NOTE}", out_stem)
 
 
 def quoted_rows(paper_csv: str | Path, experiment: str) -> pd.DataFrame:
@@ -173,53 +148,31 @@ def methods_comparison(models: pd.DataFrame, quoted: pd.DataFrame, ablations: di
     return table.sort_values(["kind", "target", "method"], kind="stable").reset_index(drop=True) if rows else table
 
 
-def methods_markdown(table: pd.DataFrame, title: str, metric: str = "test_top1") -> str:
-    def pct(row, key, signed=False):
-        mean = row.get(f"{key}_mean")
-        if mean is None or pd.isna(mean):
-            return ""
-        std = row.get(f"{key}_std")
-        text = f"{100 * mean:+.2f}" if signed else f"{100 * mean:.2f}"
-        # a std needs two seeds: one seed shows its number alone, not "± 0.00"
-        return text + (f" ± {100 * std:.2f}" if std is not None and not pd.isna(std) and row["n"] > 1 else "")
+METHODS_NOTE = "Fine-tuned models; % and % points, mean ± std over the seeds run here; Δ against the same " \
+               "seed's baseline."
+
+
+def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
     label = metric.replace("test_", "")
-    lines = [f"### {title}: methods at matched FLOPs", "",
-             f"| Method | Kind | Target | Kept FLOPs | {label} | Δ {label} | Source |", "|" + " --- |" * 7]
-    for _, row in table.iterrows():
-        lines.append(f"| {row['method']} | {row['kind']} | {row['target']} | {pct(row, 'kept_flops')} | "
-                     f"{pct(row, metric)} | {pct(row, f'{metric}_change', signed=True)} | {row['source']} |")
-    return "\n".join(lines) + (f"\n\nFine-tuned models; % and % points, mean ± std over the seeds run here; "
-                               f"Δ against the same seed's baseline. {FLOPS_NOTE}\n")
+    header = ["Method", "Kind", "Target", "Kept FLOPs", label, f"Δ {label}", "Source"]
+    rows = [[row["method"], row["kind"], row["target"], stat_cell(row, "kept_flops"), stat_cell(row, metric),
+             stat_cell(row, f"{metric}_change", signed=True), row["source"]] for _, row in table.iterrows()]
+    return header, rows
 
 
-def methods_latex(table: pd.DataFrame, title: str, metric: str = "test_top1") -> str:
-    """The methods table as LaTeX, the Markdown rows' cells with LaTeX escapes."""
-    rows = [line.strip("| ").split(" | ") for line in methods_markdown(table, title, metric).splitlines()
-            if line.startswith("| ") and not line.startswith(("| Method", "| ---"))]
-    def tex(cell: str) -> str:
-        return cell.replace("_", r"\_").replace("±", r"$\pm$").replace("%", r"\%").replace("Δ", r"$\Delta$")
-    header = ["Method", "Kind", "Target", "Kept FLOPs", metric.replace("test_", ""), f"$\\Delta$ {metric.replace('test_', '')}",
-              "Source"]
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{tex(title)}: methods at matched FLOPs. {FLOPS_NOTE}}}",
-             r"\begin{tabular}{lllllll}", r"\hline", " & ".join(tex(h) if "$" not in h else h for h in header) + r" \\",
-             r"\hline", *(" & ".join(tex(c) for c in row) + r" \\" for row in rows), r"\hline", r"\end{tabular}",
-             r"\end{table}"]
-    return "\n".join(lines) + "\n"
+def methods_markdown(table: pd.DataFrame, title: str, metric: str = "test_top1") -> str:
+    return render.markdown(*_methods_cells(table, metric), f"{title}: methods at matched FLOPs",
+                           f"{METHODS_NOTE} {FLOPS_NOTE}")
 
 
 def write_methods_table(table: pd.DataFrame, title: str, out_stem: str | Path, metric: str = "test_top1") -> list[Path]:
-    stem = Path(out_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
-    paths[0].write_text(methods_markdown(table, title, metric))
-    table.to_csv(paths[1], index=False)
-    paths[2].write_text(methods_latex(table, title, metric))
-    return paths
+    return render.write(table, *_methods_cells(table, metric), f"{title}: methods at matched FLOPs",
+                        f"{METHODS_NOTE} {FLOPS_NOTE}", out_stem)
 
 
 def headline_rows(table: pd.DataFrame, title: str, metric: str) -> list[str]:
-    """README rows of one experiment: Gate Decorator fine-tuned at each target, ours beside the
-    paper's number where the experiment config has one."""
+    """README rows (cells) of one experiment: Gate Decorator fine-tuned at each target, ours beside
+    the paper's number where the experiment config has one."""
     rows = []
     if table.empty:
         return rows
@@ -227,13 +180,12 @@ def headline_rows(table: pd.DataFrame, title: str, metric: str) -> list[str]:
     for _, row in chosen.iterrows():
         kept = 1 - row.get("flops_reduction_mean", float("nan"))
         change = f"{metric}_change" if f"{metric}_change_mean" in row else None
-        rows.append(f"| {title} | {100 * kept:.1f} % | {_cell(row, metric)} | "
-                    f"{_cell(row, change) if change else ''} | {row['n']} |")
+        rows.append([title, f"{100 * kept:.1f} %", stat_cell(row, metric),
+                     stat_cell(row, change, signed=True) if change else "", str(row["n"])])
     return rows
 
 
-def headline_markdown(rows: list[str], profile: str) -> str:
-    header = ["| experiment | kept FLOPs | pruned, fine-tuned (paper) | Δ vs baseline (paper) | seeds |",
-              "| --- | --- | --- | --- | --- |"]
-    return "\n".join([f"Profile `{profile}`, Gate Decorator, mean ± std over the seeds, in %; read from "
-                      f"MLflow by the report rule.", "", *header, *rows]) + "\n"
+def headline_markdown(rows: list[list[str]], profile: str) -> str:
+    header = ["experiment", "kept FLOPs", "pruned, fine-tuned (paper)", "Δ vs baseline (paper)", "seeds"]
+    intro = f"Profile `{profile}`, Gate Decorator, mean ± std over the seeds, in %; read from MLflow by the report rule."
+    return f"{intro}\n\n" + render.markdown(header, rows)

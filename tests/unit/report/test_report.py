@@ -83,6 +83,7 @@ def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
     markdown = tables.methods_markdown(table, "Table 1")
     assert "| l1_norm | method | 0.4 | 42.00 | 89.50 ± 2.12 | -1.50 ± 0.71 | run here (2 seeds) |" in markdown
     assert "| gd_one_shot | ablation of gate_decorator | 0.4 | 38.00 | 89.00 | -1.00 | run here (1 seed) |" in markdown
+    assert "± 0.00" not in markdown  # one seed shows its number alone, in every table
     assert figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods") == 4  # 3 run here + 1 quoted
     latex = tables.write_methods_table(table, "Table 1", tmp_path / "methods")[2].read_text()
     assert r"l1\_norm & method & 0.4 & 42.00 & 89.50 $\pm$ 2.12 & -1.50 $\pm$ 0.71 & run here (2 seeds) \\" in latex
@@ -134,7 +135,7 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
                                                                           "data": {"dataset": "cifar10"}}}}
     build_report(uri, resolved, tmp_path / "results" / "test" / "report")
     block = (tmp_path / "results" / "test" / "report" / "readme_results.md").read_text()
-    assert "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % | 92.00 ± 0.71 (paper 92.00, within) | 1.00 ± 0.71 | 2 |" in block
+    assert "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % | 92.00 ± 0.71 (paper 92.00, within) | +1.00 ± 0.71 | 2 |" in block
     script = Path(__file__).resolve().parents[3] / "scripts" / "readme_results.py"
     spec = importlib.util.spec_from_file_location("readme_results", script)
     module = importlib.util.module_from_spec(spec)
