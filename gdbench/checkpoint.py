@@ -75,7 +75,9 @@ def load_resumable(path: str | os.PathLike, identity: dict, map_location="cpu") 
         return state
     recorded = state.get("identity") or {}
     changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
-    print(f"{path}: written for other settings ({', '.join(changed) or 'no record'} differ); "
-          f"starting afresh", file=sys.stderr)
+    print(
+        f"{path}: written for other settings ({', '.join(changed) or 'no record'} differ); starting afresh",
+        file=sys.stderr,
+    )
     path.unlink(missing_ok=True)
     return None

@@ -16,8 +16,7 @@ def _cmd_flops(args: argparse.Namespace) -> int:
     model = build_model(args.model)
     shape = tuple(args.input_shape) if args.input_shape else None
     count = count_flops(model, shape, args.convention)
-    print(f"{args.model}: {count.flops / 1e6:.3f} M FLOPs ({args.convention}), "
-          f"{count.params / 1e6:.4f} M params")
+    print(f"{args.model}: {count.flops / 1e6:.3f} M FLOPs ({args.convention}), {count.params / 1e6:.4f} M params")
     return 0
 
 
@@ -43,18 +42,48 @@ def _cmd_train(args: argparse.Namespace) -> int:
     kwargs = {"num_classes": args.num_classes} if args.num_classes else {}
     if args.width_divisor:
         kwargs["width_divisor"] = args.width_divisor
-    spec = {"model": {"name": args.model, "kwargs": kwargs, "pretrained": args.pretrained},
-            "data": {"dataset": args.dataset, "batch_size": args.batch_size, "workers": args.workers,
-                     "tensor_path": not args.dataloader, "image_size": args.image_size, "crop_size": args.crop_size},
-            "train": {"epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
-                      "schedule": args.schedule, "milestones": args.milestones, "bf16": args.fast,
-                      "channels_last": args.fast, "compile": args.compile or args.cuda_graphs,
-                      "compile_mode": "reduce-overhead" if args.cuda_graphs else "default"}}
+    spec = {
+        "model": {"name": args.model, "kwargs": kwargs, "pretrained": args.pretrained},
+        "data": {
+            "dataset": args.dataset,
+            "batch_size": args.batch_size,
+            "workers": args.workers,
+            "tensor_path": not args.dataloader,
+            "image_size": args.image_size,
+            "crop_size": args.crop_size,
+        },
+        "train": {
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "weight_decay": args.weight_decay,
+            "schedule": args.schedule,
+            "milestones": args.milestones,
+            "bf16": args.fast,
+            "channels_last": args.fast,
+            "compile": args.compile or args.cuda_graphs,
+            "compile_mode": "reduce-overhead" if args.cuda_graphs else "default",
+        },
+    }
     out = Path(args.out)
-    config = {"profile": "train", "results_dir": str(out), "data_root": args.data_root, "device": args.device,
-              "synthetic_data": False, "experiments": {"train": spec}, "mlflow": {"tracking_uri": None}}
+    config = {
+        "profile": "train",
+        "results_dir": str(out),
+        "data_root": args.data_root,
+        "device": args.device,
+        "synthetic_data": False,
+        "experiments": {"train": spec},
+        "mlflow": {"tracking_uri": None},
+    }
     stages.train_baseline(stages.Run(config, "train", "train_baseline"), args.seed, out, args.device)
-    result = stages.evaluate(stages.Run(config, "train", "evaluate"), "baseline", args.seed, out / "model.pt", out / "model.pt", out, device=args.device)
+    result = stages.evaluate(
+        stages.Run(config, "train", "evaluate"),
+        "baseline",
+        args.seed,
+        out / "model.pt",
+        out / "model.pt",
+        out,
+        device=args.device,
+    )
     shown = {k: v for k, v in result.items() if k.startswith("test_")}
     print(f"{args.model} on {args.dataset}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
     return 0
@@ -64,16 +93,25 @@ def ui_command(results: str, host: str, port: int) -> list[str]:
     """The `mlflow ui` command line over a run's store; the host is passed as one argument."""
     from gdbench.track import tracking_uri
 
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri(results),
-            "--host", host, "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        tracking_uri(results),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
     if args.host != "127.0.0.1":
-        print(f"gdbench ui: serving on {args.host}: anyone who reaches this address can read the runs",
-              file=sys.stderr)
+        print(f"gdbench ui: serving on {args.host}: anyone who reaches this address can read the runs", file=sys.stderr)
     return subprocess.run(ui_command(args.results, args.host, args.port)).returncode
 
 
@@ -82,15 +120,25 @@ def build_parser() -> argparse.ArgumentParser:
     from gdbench.models import MODELS
 
     parser = argparse.ArgumentParser(
-        prog="gdbench", description="Gate Decorator pruning: reproducibility suite (You et al., NeurIPS 2019).")
+        prog="gdbench", description="Gate Decorator pruning: reproducibility suite (You et al., NeurIPS 2019)."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     flops = commands.add_parser("flops", help="count FLOPs (multiply-accumulates) and parameters of a model")
     flops.add_argument("model", choices=sorted(MODELS))
-    flops.add_argument("--convention", choices=("macs", "thop"), default="macs",
-                       help="macs: conv + linear MACs (default); thop: the authors' counter")
-    flops.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"),
-                       help="input size (default: the model's own example shape)")
+    flops.add_argument(
+        "--convention",
+        choices=("macs", "thop"),
+        default="macs",
+        help="macs: conv + linear MACs (default); thop: the authors' counter",
+    )
+    flops.add_argument(
+        "--input-shape",
+        type=int,
+        nargs=3,
+        metavar=("C", "H", "W"),
+        help="input size (default: the model's own example shape)",
+    )
     flops.set_defaults(run=_cmd_flops)
 
     data = commands.add_parser("data", help="prepare real datasets or write generated ones")
@@ -101,18 +149,26 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_cmd_data_synth)
     prepare = data_commands.add_parser("prepare", help="download, verify checksums, extract safely, write the manifest")
-    prepare.add_argument("--dataset", required=True,
-                         choices=list(DATASETS),
-                         help="imagenet and VOC 2011 (voc_seg11valid) cannot be downloaded: place them, "
-                              "then prepare verifies")
+    prepare.add_argument(
+        "--dataset",
+        required=True,
+        choices=list(DATASETS),
+        help="imagenet and VOC 2011 (voc_seg11valid) cannot be downloaded: place them, then prepare verifies",
+    )
     prepare.add_argument("--root", required=True, help="data root; the dataset folder is created inside")
     prepare.set_defaults(run=_cmd_data_prepare)
 
-    train = commands.add_parser("train", help="train a baseline outside the DAG; resumes from OUT/checkpoint.pt after a crash")
+    train = commands.add_parser(
+        "train", help="train a baseline outside the DAG; resumes from OUT/checkpoint.pt after a crash"
+    )
     train.add_argument("--model", required=True, choices=sorted(MODELS))
     train.add_argument("--dataset", required=True, choices=list(DATASETS))
     train.add_argument("--data-root", required=True)
-    train.add_argument("--out", required=True, help="folder for checkpoint.pt, best.pt, model.pt, train.json, evaluate.json and mlflow.db")
+    train.add_argument(
+        "--out",
+        required=True,
+        help="folder for checkpoint.pt, best.pt, model.pt, train.json, evaluate.json and mlflow.db",
+    )
     train.add_argument("--num-classes", type=int, help="default: the model's own")
     train.add_argument("--pretrained", help="ImageNet backbone weights file (torchvision state dict)")
     train.add_argument("--width-divisor", type=int, help="thin VGG/FCN models (smoke runs)")
@@ -125,19 +181,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--image-size", type=int, default=224, help="CUB / ImageNet crop size")
     train.add_argument("--crop-size", type=int, default=320, help="VOC / SBD training crop size")
     train.add_argument("--workers", type=int, default=2)
-    train.add_argument("--dataloader", action="store_true", help="CIFAR: DataLoader path instead of the on-device tensor path")
+    train.add_argument(
+        "--dataloader", action="store_true", help="CIFAR: DataLoader path instead of the on-device tensor path"
+    )
     train.add_argument("--fast", action="store_true", help="bf16 autocast and channels_last (GPU)")
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
-    train.add_argument("--cuda-graphs", action="store_true",
-                       help="torch.compile with CUDA graphs (mode reduce-overhead): small nets on a GPU")
+    train.add_argument(
+        "--cuda-graphs",
+        action="store_true",
+        help="torch.compile with CUDA graphs (mode reduce-overhead): small nets on a GPU",
+    )
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_cmd_train)
 
     ui = commands.add_parser("ui", help="browse the MLflow runs in a browser (mlflow ui on this machine only)")
     ui.add_argument("--results", default="results", help="results folder holding mlflow.db (default: results)")
-    ui.add_argument("--host", default="127.0.0.1",
-                    help="address to bind; the default 127.0.0.1 keeps the server private to this machine")
+    ui.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; the default 127.0.0.1 keeps the server private to this machine",
+    )
     ui.add_argument("--port", type=int, default=5000)
     ui.set_defaults(run=_cmd_ui)
 

@@ -22,40 +22,57 @@ def _emit(title: str, result: dict, json_path: str | None) -> None:
 def _run_prune_step(args: argparse.Namespace) -> int:
     from gdbench.bench.pruning import prune_step
 
-    _emit(f"prune step, {args.model}, seconds (median of {args.steps})",
-          prune_step(args.model, args.steps, args.prune_fraction), args.json)
+    _emit(
+        f"prune step, {args.model}, seconds (median of {args.steps})",
+        prune_step(args.model, args.steps, args.prune_fraction),
+        args.json,
+    )
     return 0
 
 
 def _run_tick_overhead(args: argparse.Namespace) -> int:
     from gdbench.bench.pruning import tick_overhead
 
-    _emit(f"Tick epoch against plain epoch, {args.model}, seconds",
-          tick_overhead(args.model, args.samples, args.batch_size, args.repeats), args.json)
+    _emit(
+        f"Tick epoch against plain epoch, {args.model}, seconds",
+        tick_overhead(args.model, args.samples, args.batch_size, args.repeats),
+        args.json,
+    )
     return 0
 
 
 def _run_train_throughput(args: argparse.Namespace) -> int:
     from gdbench.bench.training import train_throughput
 
-    _emit(f"training throughput, {args.model}", train_throughput(
-        args.model, args.variants, args.samples, args.batch_size, args.epochs, args.workers, args.device), args.json)
+    _emit(
+        f"training throughput, {args.model}",
+        train_throughput(
+            args.model, args.variants, args.samples, args.batch_size, args.epochs, args.workers, args.device
+        ),
+        args.json,
+    )
     return 0
 
 
 def _run_step_profile(args: argparse.Namespace) -> int:
     from gdbench.bench.training import step_profile
 
-    _emit(f"training step profile, {args.model}, batch {args.batch_size}",
-          step_profile(args.model, args.batch_size, args.steps, not args.fp32, args.device), args.json)
+    _emit(
+        f"training step profile, {args.model}, batch {args.batch_size}",
+        step_profile(args.model, args.batch_size, args.steps, not args.fp32, args.device),
+        args.json,
+    )
     return 0
 
 
 def _run_latency(args: argparse.Namespace) -> int:
     from gdbench.bench.latency import latency
 
-    _emit(f"inference latency, {args.model}, baseline against pruned to {args.flops_ratio} FLOPs",
-          latency(args.model, args.flops_ratio, args.batch_sizes, args.repeats, args.device), args.json)
+    _emit(
+        f"inference latency, {args.model}, baseline against pruned to {args.flops_ratio} FLOPs",
+        latency(args.model, args.flops_ratio, args.batch_sizes, args.repeats, args.device),
+        args.json,
+    )
     return 0
 
 
@@ -86,18 +103,26 @@ def add_parser(commands, models: list[str]) -> None:
     tick.add_argument("--samples", type=int, default=1024)
     tick.add_argument("--batch-size", type=int, default=128)
     tick.add_argument("--repeats", type=int, default=2)
-    throughput = benchmark("train-throughput", "training images/s per data path (DataLoader, on-device "
-                           "tensors, bf16 + channels_last, compile)", _run_train_throughput)
-    throughput.add_argument("--variants", nargs="+", choices=(*VARIANTS, "tensor_bf16_cl_cudagraphs"),
-                            default=["dataloader", "tensor"],
-                            help="..._cudagraphs: torch.compile(mode='reduce-overhead'), CUDA graphs (GPU)")
+    throughput = benchmark(
+        "train-throughput",
+        "training images/s per data path (DataLoader, on-device tensors, bf16 + channels_last, compile)",
+        _run_train_throughput,
+    )
+    throughput.add_argument(
+        "--variants",
+        nargs="+",
+        choices=(*VARIANTS, "tensor_bf16_cl_cudagraphs"),
+        default=["dataloader", "tensor"],
+        help="..._cudagraphs: torch.compile(mode='reduce-overhead'), CUDA graphs (GPU)",
+    )
     throughput.add_argument("--samples", type=int, default=5000)
     throughput.add_argument("--batch-size", type=int, default=128)
     throughput.add_argument("--epochs", type=int, default=1, help="timed epochs after one warm-up epoch")
     throughput.add_argument("--workers", type=int, default=2)
     throughput.add_argument("--device", help="default: cuda if present, else cpu")
-    profile = benchmark("step-profile", "host against device time of one training step (is it launch-bound?)",
-                        _run_step_profile)
+    profile = benchmark(
+        "step-profile", "host against device time of one training step (is it launch-bound?)", _run_step_profile
+    )
     profile.add_argument("--batch-size", type=int, default=128)
     profile.add_argument("--steps", type=int, default=20)
     profile.add_argument("--fp32", action="store_true", help="no bf16 autocast")
@@ -107,5 +132,8 @@ def add_parser(commands, models: list[str]) -> None:
     speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
     speed.add_argument("--repeats", type=int, default=20)
     speed.add_argument("--device", help="default: cuda if present, else cpu")
-    benchmark("gpu-check", "the GPU preset: every training path on a CIFAR-10 epoch and pruned latency "
-              "(scripts/gpu_check.sh)", _run_gpu_check)
+    benchmark(
+        "gpu-check",
+        "the GPU preset: every training path on a CIFAR-10 epoch and pruned latency (scripts/gpu_check.sh)",
+        _run_gpu_check,
+    )

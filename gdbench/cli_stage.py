@@ -28,8 +28,11 @@ def add_parser(commands) -> None:
         parser.add_argument("--config", required=True, help="resolved run config (results/<profile>/config.json)")
         if experiment:
             parser.add_argument("--experiment", required=True)
-            parser.add_argument("--settings", help="the rule's rerun trigger (hash of the config parts this job "
-                                                   "reads); the job refuses to run when the config differs")
+            parser.add_argument(
+                "--settings",
+                help="the rule's rerun trigger (hash of the config parts this job "
+                "reads); the job refuses to run when the config differs",
+            )
         if name in GPU_STAGES:
             parser.add_argument("--gpus", type=int, default=0, help="GPUs to take from the slot allocator")
         parser.set_defaults(run=_run_stage)
@@ -47,8 +50,10 @@ def add_parser(commands) -> None:
     for flag in ("--method", "--baseline", "--out"):
         parser.add_argument(flag, required=True)
     parser.add_argument("--seed", type=int, required=True)
-    for name, help_text in (("finetune", "fine-tune a pruned checkpoint"),
-                            ("scratch", "train a pruned architecture from scratch (Scratch-E / Scratch-B)")):
+    for name, help_text in (
+        ("finetune", "fine-tune a pruned checkpoint"),
+        ("scratch", "train a pruned architecture from scratch (Scratch-E / Scratch-B)"),
+    ):
         parser = common(name, help_text)
         for flag in ("--method", "--pruned", "--out"):
             parser.add_argument(flag, required=True)
@@ -83,8 +88,15 @@ def _in_gpu_slots(args: argparse.Namespace, config: dict, argv: list[str]) -> in
     with gpu_slots(args.gpus, state_dir) as devices:
         launcher = [sys.executable, "-m", "gdbench.cli"]
         if len(devices) > 1 and args.stage in TRAINING:
-            launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                        f"--nproc_per_node={len(devices)}", "-m", "gdbench.cli"]
+            launcher = [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                f"--nproc_per_node={len(devices)}",
+                "-m",
+                "gdbench.cli",
+            ]
         return subprocess.run([*launcher, *child_argv], env=dict(os.environ)).returncode
 
 
@@ -109,9 +121,11 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     if args.settings and args.settings != run.settings.fingerprint():
         # config.json was rewritten (another snakemake call with other settings) after this DAG
         # was planned: running now would record results under settings they were not made with
-        print(f"gdbench stage {args.stage}: {args.config} no longer holds the settings this job was planned "
-              f"with (hash {run.settings.fingerprint()}, planned {args.settings}); run snakemake again",
-              file=sys.stderr)
+        print(
+            f"gdbench stage {args.stage}: {args.config} no longer holds the settings this job was planned "
+            f"with (hash {run.settings.fingerprint()}, planned {args.settings}); run snakemake again",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +138,15 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     elif args.stage == "scratch":
         stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device)
     elif args.stage == "evaluate":
-        stages.evaluate(run, args.stage_name, args.seed, Path(args.model), Path(args.baseline), out,
-                        args.method, args.target, device)
+        stages.evaluate(
+            run,
+            args.stage_name,
+            args.seed,
+            Path(args.model),
+            Path(args.baseline),
+            out,
+            args.method,
+            args.target,
+            device,
+        )
     return 0

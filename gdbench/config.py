@@ -13,7 +13,7 @@ import copy
 import dataclasses
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict:
     return yaml.safe_load(resources.files("gdbench.schemas").joinpath(f"{name}.schema.yaml").read_text())
 
@@ -82,8 +82,10 @@ def _consistency_problems(experiment: dict) -> list[str]:
     prune = experiment["prune"]
     target, saves = prune["target_flops_ratio"], prune["save_flops_ratios"]
     if any(point < target for point in saves):
-        problems.append(f"prune.save_flops_ratios {saves}: every save point must be >= "
-                        f"prune.target_flops_ratio {target} (pruning stops there)")
+        problems.append(
+            f"prune.save_flops_ratios {saves}: every save point must be >= "
+            f"prune.target_flops_ratio {target} (pruning stops there)"
+        )
     if prune.get("tock_lr_min", 1e-3) > prune.get("tock_lr_max", 1e-2):
         problems.append("prune.tock_lr_min must not exceed prune.tock_lr_max")
     finetune = experiment["finetune"]
@@ -91,12 +93,13 @@ def _consistency_problems(experiment: dict) -> list[str]:
         problems.append("finetune.lr_min must not exceed finetune.lr_max")
     for index, row in enumerate(experiment["expected"]):
         if "target" in row and row["target"] not in saves:
-            problems.append(f"expected.{index}.target {row['target']} is not one of "
-                            f"prune.save_flops_ratios {saves}")
+            problems.append(f"expected.{index}.target {row['target']} is not one of prune.save_flops_ratios {saves}")
     model = experiment["model"]
     if "depgraph" in experiment.get("methods", []) and model["name"].startswith("fcn"):
-        problems.append(f"methods: depgraph needs a BN after every pruned conv (torch-pruning's group "
-                        f"norm sees no plain conv in {model['name']!r}); drop it for this experiment")
+        problems.append(
+            f"methods: depgraph needs a BN after every pruned conv (torch-pruning's group "
+            f"norm sees no plain conv in {model['name']!r}); drop it for this experiment"
+        )
     return problems
 
 
@@ -158,8 +161,10 @@ class StageSettings:
 
     def __getitem__(self, section: str):
         if section not in self.sections:
-            raise KeyError(f"stage {self.stage} does not read {section!r} (it reads "
-                           f"{', '.join(self.sections)}; gdbench.config.STAGE_READS)")
+            raise KeyError(
+                f"stage {self.stage} does not read {section!r} (it reads "
+                f"{', '.join(self.sections)}; gdbench.config.STAGE_READS)"
+            )
         return self.sections[section]
 
     def record(self) -> dict:
@@ -184,8 +189,9 @@ def stage_settings(resolved: dict, experiment: str, stage: str, method: str | No
     if stage not in STAGE_READS:
         raise ValueError(f"unknown stage {stage!r}; allowed: {sorted(STAGE_READS)}")
     if experiment not in resolved["experiments"]:
-        raise ValueError(f"experiment {experiment!r} is not in the run config "
-                         f"(it has {sorted(resolved['experiments'])})")
+        raise ValueError(
+            f"experiment {experiment!r} is not in the run config (it has {sorted(resolved['experiments'])})"
+        )
     spec = resolved["experiments"][experiment]
     sections = {name: copy.deepcopy(spec.get(name, {})) for name in STAGE_READS[stage]}
     if "method_settings" in sections:

@@ -51,8 +51,9 @@ def resolve_device(requested: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {requested!r} was asked for, but this machine has no CUDA GPU; "
-                         f"use --device cpu or --device auto")
+        raise ValueError(
+            f"device {requested!r} was asked for, but this machine has no CUDA GPU; use --device cpu or --device auto"
+        )
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise ValueError(f"device {requested!r} was asked for, but only {torch.cuda.device_count()} GPU(s) exist")
     return device

@@ -26,5 +26,10 @@ def device_name(device: torch.device | str) -> str:
 def environment_record(device: torch.device | str = "cpu") -> dict:
     from importlib.metadata import version  # importing torchvision itself costs over a second
 
-    return {"device": device_name(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torchvision": version("torchvision"), "python": platform.python_version()}
+    return {
+        "device": device_name(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "torchvision": version("torchvision"),
+        "python": platform.python_version(),
+    }

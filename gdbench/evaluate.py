@@ -7,7 +7,7 @@ over the classes that occur in the ground truth or the prediction.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -22,15 +22,16 @@ def topk_correct(logits: torch.Tensor, targets: torch.Tensor, ks=(1, 5)) -> dict
     return {k: int(hits[:, :k].any(1).sum()) for k in ks}
 
 
-def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int,
-                     ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+def confusion_matrix(
+    predictions: torch.Tensor, targets: torch.Tensor, num_classes: int, ignore_index: int = IGNORE_INDEX
+) -> torch.Tensor:
     """(num_classes, num_classes) int64 counts, rows = ground truth, columns = prediction."""
     keep = targets != ignore_index
     targets, predictions = targets[keep].long(), predictions[keep].long()
     if targets.numel() and (targets.max() >= num_classes or targets.min() < 0):
         raise ValueError(f"target labels outside [0, {num_classes}) and not {ignore_index}")
     flat = targets * num_classes + predictions
-    return torch.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def mean_iou(confusion: torch.Tensor) -> float:

@@ -27,7 +27,7 @@ CONVENTIONS = ("macs", "thop")
 
 @dataclass(frozen=True)
 class FlopsCount:
-    flops: int   # per sample, in the chosen convention
+    flops: int  # per sample, in the chosen convention
     params: int  # parameters of the undecorated model
 
 
@@ -64,12 +64,10 @@ def _macs(layer: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> int:
 
 def count_params(model: nn.Module) -> int:
     """Parameters of the model as undecorate() would leave it (gates excluded)."""
-    return sum(p.numel() for name, p in model.named_parameters()
-               if name != "gate" and not name.endswith(".gate"))
+    return sum(p.numel() for name, p in model.named_parameters() if name != "gate" and not name.endswith(".gate"))
 
 
-def count_flops(model: nn.Module, input_shape: tuple[int, ...] | None = None,
-                convention: str = "macs") -> FlopsCount:
+def count_flops(model: nn.Module, input_shape: tuple[int, ...] | None = None, convention: str = "macs") -> FlopsCount:
     """FLOPs for one sample of `input_shape` (C, H, W) or (1, C, H, W), and parameters.
 
     Default shape: `model.example_input_shape`. The model's train/eval mode is restored.
@@ -79,8 +77,7 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...] | None = None,
     if input_shape is None:
         input_shape = getattr(model, "example_input_shape", None)
         if input_shape is None:
-            raise ValueError("pass input_shape, e.g. (3, 224, 224): the model has no "
-                             "example_input_shape attribute")
+            raise ValueError("pass input_shape, e.g. (3, 224, 224): the model has no example_input_shape attribute")
     shape = tuple(input_shape)
     shape = shape if len(shape) == 4 else (1, *shape)
     if shape[0] != 1:

@@ -18,7 +18,7 @@ gates back into plain BatchNorm2d / Conv2d layers, so no extra op remains (paper
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -37,18 +37,38 @@ class GatedBatchNorm2d(nn.BatchNorm2d):
     exactly what the wrapped BN computed. φ = 0 zeroes the channel whatever β is.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 track_running_stats: bool = True, device=None, dtype=None):
-        super().__init__(num_features, eps=eps, momentum=momentum, affine=True,
-                         track_running_stats=track_running_stats, device=device, dtype=dtype)
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            num_features,
+            eps=eps,
+            momentum=momentum,
+            affine=True,
+            track_running_stats=track_running_stats,
+            device=device,
+            dtype=dtype,
+        )
         self.weight.requires_grad_(False)  # γ ≡ 1; the gate carries the scale
         self.gate = nn.Parameter(torch.ones(num_features, device=device, dtype=dtype))
 
     @classmethod
-    def from_batchnorm(cls, bn: nn.BatchNorm2d) -> "GatedBatchNorm2d":
+    def from_batchnorm(cls, bn: nn.BatchNorm2d) -> GatedBatchNorm2d:
         ref = bn.running_mean if bn.running_mean is not None else bn.weight
-        gbn = cls(bn.num_features, eps=bn.eps, momentum=bn.momentum,
-                  track_running_stats=bn.track_running_stats, device=ref.device, dtype=ref.dtype)
+        gbn = cls(
+            bn.num_features,
+            eps=bn.eps,
+            momentum=bn.momentum,
+            track_running_stats=bn.track_running_stats,
+            device=ref.device,
+            dtype=ref.dtype,
+        )
         with torch.no_grad():
             if bn.track_running_stats:
                 gbn.running_mean.copy_(bn.running_mean)
@@ -71,9 +91,15 @@ class GatedBatchNorm2d(nn.BatchNorm2d):
 
     def to_batchnorm(self) -> nn.BatchNorm2d:
         """Fold φ into the affine parameters: γ' = φ·γ₁, β' = φ·β₁ (paper §3.1, 'merge')."""
-        bn = nn.BatchNorm2d(self.num_features, eps=self.eps, momentum=self.momentum, affine=True,
-                            track_running_stats=self.track_running_stats,
-                            device=self.gate.device, dtype=self.gate.dtype)
+        bn = nn.BatchNorm2d(
+            self.num_features,
+            eps=self.eps,
+            momentum=self.momentum,
+            affine=True,
+            track_running_stats=self.track_running_stats,
+            device=self.gate.device,
+            dtype=self.gate.dtype,
+        )
         with torch.no_grad():
             bn.weight.copy_(self.gate * self.weight)
             bn.bias.copy_(self.gate * self.bias)
@@ -97,15 +123,23 @@ class GatedConv2d(nn.Conv2d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.gate = nn.Parameter(torch.ones(self.out_channels, device=self.weight.device,
-                                            dtype=self.weight.dtype))
+        self.gate = nn.Parameter(torch.ones(self.out_channels, device=self.weight.device, dtype=self.weight.dtype))
 
     @classmethod
-    def from_conv(cls, conv: nn.Conv2d) -> "GatedConv2d":
-        gated = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                    padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
-                    bias=conv.bias is not None, padding_mode=conv.padding_mode,
-                    device=conv.weight.device, dtype=conv.weight.dtype)
+    def from_conv(cls, conv: nn.Conv2d) -> GatedConv2d:
+        gated = cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            dilation=conv.dilation,
+            groups=conv.groups,
+            bias=conv.bias is not None,
+            padding_mode=conv.padding_mode,
+            device=conv.weight.device,
+            dtype=conv.weight.dtype,
+        )
         with torch.no_grad():
             gated.weight.copy_(conv.weight)
             if conv.bias is not None:
@@ -119,10 +153,19 @@ class GatedConv2d(nn.Conv2d):
 
     def to_conv(self) -> nn.Conv2d:
         """Fold φ into the filters: W' = φ·W, b' = φ·b."""
-        conv = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size, stride=self.stride,
-                         padding=self.padding, dilation=self.dilation, groups=self.groups,
-                         bias=self.bias is not None, padding_mode=self.padding_mode,
-                         device=self.weight.device, dtype=self.weight.dtype)
+        conv = nn.Conv2d(
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias is not None,
+            padding_mode=self.padding_mode,
+            device=self.weight.device,
+            dtype=self.weight.dtype,
+        )
         with torch.no_grad():
             conv.weight.copy_(self.weight * self.gate.view(-1, 1, 1, 1))
             if self.bias is not None:
@@ -171,8 +214,9 @@ def undecorate(model: nn.Module) -> nn.Module:
     return model
 
 
-def _replace_layers(model: nn.Module, select: Callable[[nn.Module], bool],
-                    convert: Callable[[nn.Module], nn.Module]) -> None:
+def _replace_layers(
+    model: nn.Module, select: Callable[[nn.Module], bool], convert: Callable[[nn.Module], nn.Module]
+) -> None:
     """Swap each selected sub-module for convert(sub-module), keeping its name (timm's habit)."""
     for parent in list(model.modules()):
         for child_name, child in list(parent.named_children()):

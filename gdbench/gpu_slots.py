@@ -13,8 +13,8 @@ import contextlib
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def visible_devices() -> list[int]:
@@ -58,8 +58,13 @@ def _free(state_dir: Path, devices: list[int]) -> list[int]:
 
 
 @contextlib.contextmanager
-def gpu_slots(count: int, state_dir: str | Path, devices: list[int] | None = None,
-              poll_seconds: float = 1.0, timeout_seconds: float | None = None) -> Iterator[list[int]]:
+def gpu_slots(
+    count: int,
+    state_dir: str | Path,
+    devices: list[int] | None = None,
+    poll_seconds: float = 1.0,
+    timeout_seconds: float | None = None,
+) -> Iterator[list[int]]:
     """Hold `count` distinct GPUs (all or none) and set CUDA_VISIBLE_DEVICES to them while open.
     Yields [] when the machine has no GPU or none is asked for: the job runs on CPU."""
     devices = visible_devices() if devices is None else devices
@@ -67,8 +72,10 @@ def gpu_slots(count: int, state_dir: str | Path, devices: list[int] | None = Non
         yield []
         return
     if count > len(devices):
-        raise ValueError(f"this job needs {count} GPUs, but this machine offers {len(devices)} "
-                         f"({devices}); lower the experiment's `gpus`")
+        raise ValueError(
+            f"this job needs {count} GPUs, but this machine offers {len(devices)} "
+            f"({devices}); lower the experiment's `gpus`"
+        )
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds

@@ -7,7 +7,7 @@ flow (segmentation-models-pytorch, torchvision), which symbolic tracing does not
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -60,15 +60,15 @@ class ModelTrace:
     def __init__(self, model: nn.Module, example_inputs: torch.Tensor):
         self.layer_of_output: dict = {}
         self.input_fns: dict[nn.Module, list] = {}
-        leaves = [m for m in model.modules()
-                  if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
+        leaves = [
+            m for m in model.modules() if not list(m.children()) and any(True for _ in m.parameters(recurse=False))
+        ]
 
         def record(module, inputs, output):
             for t in flatten_outputs(output):
                 if t.grad_fn is not None:
                     self.layer_of_output[t.grad_fn] = module
-            self.input_fns[module] = [t.grad_fn for t in flatten_outputs(list(inputs))
-                                      if t.grad_fn is not None]
+            self.input_fns[module] = [t.grad_fn for t in flatten_outputs(list(inputs)) if t.grad_fn is not None]
 
         handles = [m.register_forward_hook(record) for m in leaves]
         try:
@@ -92,12 +92,13 @@ class ModelTrace:
             if layer is not None and not isinstance(layer, pass_through):
                 found.add(layer)
                 continue
-            next_fns = self.input_fns[layer] if layer is not None else [
-                f for f, _ in fn.next_functions if f is not None
-                and type(f).__name__ != "AccumulateGrad"]
+            next_fns = (
+                self.input_fns[layer]
+                if layer is not None
+                else [f for f, _ in fn.next_functions if f is not None and type(f).__name__ != "AccumulateGrad"]
+            )
             stack.extend(next_fns)
         return found
-
 
     def producers_of_inputs(self, consumers: list[nn.Module]) -> set[nn.Module]:
         """Parametric layers whose output reaches one of `consumers` through parameter-free ops."""

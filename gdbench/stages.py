@@ -18,23 +18,26 @@ import torch
 from torch import nn
 
 from gdbench.checkpoint import load_checkpoint, load_resumable, save_checkpoint
-from gdbench.data.loaders import LoaderConfig
+from gdbench.config import resolve, stage_settings, target_label
 from gdbench.data import registry
+from gdbench.data.loaders import LoaderConfig
 from gdbench.distributed import barrier, init_from_env, is_main_process, local_device, resolve_device
 from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import SEGMENTATION_MODELS, build_model
 from gdbench.pruning.surgery import load_pruned_state_dict
-from gdbench.config import resolve, stage_settings, target_label
 from gdbench.track import git_revision, log_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
+
 
 def _model_fits_dataset(experiment: dict) -> list[str]:
     model, name = experiment["model"]["name"], experiment["data"]["dataset"]
     if (model in SEGMENTATION_MODELS) != registry.dataset(name).segmentation:
-        return [f"model.name {model!r} does not fit data.dataset {name!r} ({registry.dataset(name).task} "
-                f"needs a {'segmentation model' if registry.dataset(name).segmentation else 'classifier'})"]
+        return [
+            f"model.name {model!r} does not fit data.dataset {name!r} ({registry.dataset(name).task} "
+            f"needs a {'segmentation model' if registry.dataset(name).segmentation else 'classifier'})"
+        ]
     return []
 
 
@@ -58,7 +61,7 @@ class Run:
         self.dataset = registry.dataset(self.spec["data"]["dataset"])
 
     @classmethod
-    def from_file(cls, config_path: str | Path, experiment: str, stage: str, method: str | None = None) -> "Run":
+    def from_file(cls, config_path: str | Path, experiment: str, stage: str, method: str | None = None) -> Run:
         return cls(json.loads(Path(config_path).read_text()), experiment, stage, method)
 
     def identity(self, seed: int) -> dict:
@@ -69,13 +72,15 @@ class Run:
     def loaders(self, device, channels_last: bool = False, distributed: bool = False) -> dict:
         known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
         data = {k: v for k, v in self.spec["data"].items() if k in known}
-        return registry.build_loaders(LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data),
-                             device, channels_last, distributed)
+        return registry.build_loaders(
+            LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data), device, channels_last, distributed
+        )
 
     def model(self, pretrained: bool = True) -> nn.Module:
         model = self.spec["model"]
-        return build_model(model["name"], pretrained=model.get("pretrained") if pretrained else None,
-                           **model.get("kwargs", {}))
+        return build_model(
+            model["name"], pretrained=model.get("pretrained") if pretrained else None, **model.get("kwargs", {})
+        )
 
     def pruned_model(self, state_dict: dict) -> nn.Module:
         return load_pruned_state_dict(self.model(pretrained=False), state_dict)
@@ -84,18 +89,32 @@ class Run:
         """(loss, evaluate(model, batches, device), selection metric)."""
         if self.dataset.segmentation:
             classes = self.spec["model"].get("kwargs", {}).get("num_classes", self.dataset.num_classes)
-            return (nn.CrossEntropyLoss(ignore_index=255),
-                    lambda m, b, d: evaluate_segmentation(m, b, classes, d), self.dataset.metric)
+            return (
+                nn.CrossEntropyLoss(ignore_index=255),
+                lambda m, b, d: evaluate_segmentation(m, b, classes, d),
+                self.dataset.metric,
+            )
         return nn.CrossEntropyLoss(), evaluate_classifier, self.dataset.metric
 
     def log(self, stage_key: str, device, *, params: dict, metrics: dict, history=None, artifacts=()) -> None:
         if not is_main_process():
             return
-        tags = {"git_revision": git_revision(Path(__file__).parent), **environment_record(device),
-                **({"seed": params["seed"]} if "seed" in params else {})}
-        log_stage(self.tracking_uri, self.name, self.profile, stage_key,
-                  params={**self.settings.record(), **params},
-                  metrics=metrics, history=history, tags=tags, artifacts=list(artifacts))
+        tags = {
+            "git_revision": git_revision(Path(__file__).parent),
+            **environment_record(device),
+            **({"seed": params["seed"]} if "seed" in params else {}),
+        }
+        log_stage(
+            self.tracking_uri,
+            self.name,
+            self.profile,
+            stage_key,
+            params={**self.settings.record(), **params},
+            metrics=metrics,
+            history=history,
+            tags=tags,
+            artifacts=list(artifacts),
+        )
 
 
 def _device(requested: str) -> torch.device:
@@ -104,8 +123,7 @@ def _device(requested: str) -> torch.device:
     return local_device(str(device)) if distributed else device
 
 
-def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: Path, device,
-                    seed: int) -> list[dict]:
+def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: Path, device, seed: int) -> list[dict]:
     """fit() with a per-epoch checkpoint; keeps the best validation epoch in best.pt and
     leaves `model` holding it (model selection survives a restart). Both files are resumed only
     by a job of the same identity (settings, seed, starting weights); others are discarded."""
@@ -125,24 +143,43 @@ def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: 
             save_checkpoint({"state_dict": current.state_dict(), "score": best, "identity": identity}, best_path)
         return metrics
 
-    history = fit(model, batches["train"], loss_fn, training, device,
-                  checkpoint_path=out_dir / "checkpoint.pt", evaluate=validate, identity=identity)
+    history = fit(
+        model,
+        batches["train"],
+        loss_fn,
+        training,
+        device,
+        checkpoint_path=out_dir / "checkpoint.pt",
+        evaluate=validate,
+        identity=identity,
+    )
     barrier()  # rank 0 wrote best.pt
     model.load_state_dict(load_checkpoint(best_path, map_location=device)["state_dict"])
     return history
 
 
-def _finish_training(run: Run, stage_key: str, model: nn.Module, history: list[dict], out_dir: Path,
-                     device, params: dict) -> dict:
+def _finish_training(
+    run: Run, stage_key: str, model: nn.Module, history: list[dict], out_dir: Path, device, params: dict
+) -> dict:
     count = count_flops(model, model.example_input_shape[1:])
-    result = {"stage_key": stage_key, "flops": count.flops, "params": count.params,
-              "best_val": max(row.get(f"val_{run.task()[2]}", -math.inf) for row in history),
-              "history": history, **params}
+    result = {
+        "stage_key": stage_key,
+        "flops": count.flops,
+        "params": count.params,
+        "best_val": max(row.get(f"val_{run.task()[2]}", -math.inf) for row in history),
+        "history": history,
+        **params,
+    }
     if is_main_process():
         save_checkpoint({"state_dict": model.state_dict()}, out_dir / "model.pt")
         (out_dir / "train.json").write_text(json.dumps(result, indent=2))
-    run.log(stage_key, device, params=params, history=history,
-            metrics={"flops": count.flops, "params": count.params, "best_val": result["best_val"]})
+    run.log(
+        stage_key,
+        device,
+        params=params,
+        history=history,
+        metrics={"flops": count.flops, "params": count.params, "best_val": result["best_val"]},
+    )
     barrier()  # every rank returns once rank 0's files exist
     return result
 
@@ -154,8 +191,9 @@ def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto") -> 
     model = run.model().to(device)
     training = TrainConfig.from_dict(run.spec["train"])
     history = _train_selected(run, model, training, out_dir, device, seed)
-    return _finish_training(run, f"train_baseline/{run.name}/seed{seed}", model, history, out_dir,
-                            device, {"seed": seed})
+    return _finish_training(
+        run, f"train_baseline/{run.name}/seed{seed}", model, history, out_dir, device, {"seed": seed}
+    )
 
 
 def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, device: str = "auto") -> dict:
@@ -173,23 +211,42 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
     config = TickTockConfig.from_dict(run.spec["prune"])
     batches = run.loaders(device)
     loss_fn, evaluate, key = run.task()
-    pruner = build_pruner(method, model, batches["train"], loss_fn, config,
-                          run.spec["method_settings"], seed=seed, device=device, save_dir=out_dir,
-                          evaluate=lambda m: evaluate(m, batches["val"], device)[key], identity=run.identity(seed))
+    pruner = build_pruner(
+        method,
+        model,
+        batches["train"],
+        loss_fn,
+        config,
+        run.spec["method_settings"],
+        seed=seed,
+        device=device,
+        save_dir=out_dir,
+        evaluate=lambda m: evaluate(m, batches["val"], device)[key],
+        identity=run.identity(seed),
+    )
     trace = pruner.run()
     write_trace(trace, out_dir / "trace.csv")
-    result = {"method": method, "steps": pruner.ticks, "final_flops_ratio": trace[-1]["flops_ratio"],
-              "saved": {target_label(k): str(v) for k, v in pruner.saved.items()}}
+    result = {
+        "method": method,
+        "steps": pruner.ticks,
+        "final_flops_ratio": trace[-1]["flops_ratio"],
+        "saved": {target_label(k): str(v) for k, v in pruner.saved.items()},
+    }
     (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
-    run.log(f"prune/{run.name}/{method}/seed{seed}", device,
-            params={"seed": seed, "method": method, "ablation_of": METHODS[method].ablation_of or "none"},
-            history=trace, metrics={"steps": pruner.ticks, "final_flops_ratio": result["final_flops_ratio"]},
-            artifacts=[out_dir / "trace.csv"])
+    run.log(
+        f"prune/{run.name}/{method}/seed{seed}",
+        device,
+        params={"seed": seed, "method": method, "ablation_of": METHODS[method].ablation_of or "none"},
+        history=trace,
+        metrics={"steps": pruner.ticks, "final_flops_ratio": result["final_flops_ratio"]},
+        artifacts=[out_dir / "trace.csv"],
+    )
     return result
 
 
-def finetune(run: Run, method: str, target: float, seed: int, pruned: Path, out_dir: Path,
-             device: str = "auto") -> dict:
+def finetune(
+    run: Run, method: str, target: float, seed: int, pruned: Path, out_dir: Path, device: str = "auto"
+) -> dict:
     """Fine-tune a pruned checkpoint: triangular lr, no sparsity term (authors' code)."""
     device = _device(device)
     torch.manual_seed(seed)
@@ -198,8 +255,15 @@ def finetune(run: Run, method: str, target: float, seed: int, pruned: Path, out_
     finetuning = FinetuneConfig.from_dict(run.spec["finetune"])
     training = dataclasses.replace(finetuning, epochs=max(1, finetuning.epochs)).training()
     history = _train_selected(run, model, training, out_dir, device, seed)
-    return _finish_training(run, f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}", model, history,
-                            out_dir, device, {"seed": seed, "method": method, "target": target})
+    return _finish_training(
+        run,
+        f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}",
+        model,
+        history,
+        out_dir,
+        device,
+        {"seed": seed, "method": method, "target": target},
+    )
 
 
 def scratch_epochs(baseline_epochs: int, flops_ratio: float, variant: str) -> int:
@@ -227,8 +291,9 @@ def reinitialise(model: nn.Module) -> nn.Module:
     return model
 
 
-def scratch(run: Run, method: str, target: float, seed: int, variant: str, pruned: Path, out_dir: Path,
-            device: str = "auto") -> dict:
+def scratch(
+    run: Run, method: str, target: float, seed: int, variant: str, pruned: Path, out_dir: Path, device: str = "auto"
+) -> dict:
     """Train the pruned architecture from a fresh initialisation (Scratch-E or Scratch-B)."""
     device = _device(device)
     torch.manual_seed(seed)
@@ -237,16 +302,32 @@ def scratch(run: Run, method: str, target: float, seed: int, variant: str, prune
     base = TrainConfig.from_dict(run.spec["train"])
     epochs = scratch_epochs(base.epochs, checkpoint["flops_ratio"], variant)
     scale = epochs / base.epochs
-    training = TrainConfig.from_dict({**run.spec["train"], "epochs": epochs,
-                                      "milestones": [round(m * scale) for m in base.milestones]})
+    training = TrainConfig.from_dict(
+        {**run.spec["train"], "epochs": epochs, "milestones": [round(m * scale) for m in base.milestones]}
+    )
     history = _train_selected(run, model, training, out_dir, device, seed)
-    return _finish_training(run, f"{variant}/{run.name}/{method}/{target_label(target)}/seed{seed}", model, history,
-                            out_dir, device, {"seed": seed, "method": method, "target": target,
-                                              "variant": variant, "epochs": epochs})
+    return _finish_training(
+        run,
+        f"{variant}/{run.name}/{method}/{target_label(target)}/seed{seed}",
+        model,
+        history,
+        out_dir,
+        device,
+        {"seed": seed, "method": method, "target": target, "variant": variant, "epochs": epochs},
+    )
 
 
-def evaluate(run: Run, stage: str, seed: int, model_path: Path, baseline_path: Path, out_dir: Path,
-             method: str = "", target: float | None = None, device: str = "auto") -> dict:
+def evaluate(
+    run: Run,
+    stage: str,
+    seed: int,
+    model_path: Path,
+    baseline_path: Path,
+    out_dir: Path,
+    method: str = "",
+    target: float | None = None,
+    device: str = "auto",
+) -> dict:
     """The one evaluation on the test set, with FLOPs and parameter reductions vs the baseline."""
     device = _device(device)
     model = run.pruned_model(load_checkpoint(model_path)["state_dict"]).to(device)
@@ -255,25 +336,36 @@ def evaluate(run: Run, stage: str, seed: int, model_path: Path, baseline_path: P
     test = {f"test_{k}": v for k, v in evaluate_fn(model, run.loaders(device)["test"], device).items()}
     shape = model.example_input_shape[1:]
     ours, reference = count_flops(model, shape), count_flops(baseline, shape)
-    result = {**test, "flops": ours.flops, "params": ours.params,
-              "flops_reduction": 1 - ours.flops / reference.flops,
-              "params_reduction": 1 - ours.params / reference.params}
+    result = {
+        **test,
+        "flops": ours.flops,
+        "params": ours.params,
+        "flops_reduction": 1 - ours.flops / reference.flops,
+        "params_reduction": 1 - ours.params / reference.params,
+    }
     if is_main_process():
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
         (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
     where = f"{run.name}/{method}/{target_label(target)}" if target is not None else f"{run.name}/baseline"
-    run.log(f"evaluate/{stage}/{where}/seed{seed}", device, metrics=result,
-            params={"seed": seed, "stage": stage, "method": method or "none",
-                    "target": "none" if target is None else target},
-            artifacts=[model_path, out_dir / "architecture.json"])
+    run.log(
+        f"evaluate/{stage}/{where}/seed{seed}",
+        device,
+        metrics=result,
+        params={
+            "seed": seed,
+            "stage": stage,
+            "method": method or "none",
+            "target": "none" if target is None else target,
+        },
+        artifacts=[model_path, out_dir / "architecture.json"],
+    )
     return result
 
 
 def channel_counts(model: nn.Module) -> dict[str, int]:
     """The pruned architecture: output channels of every conv, in forward order of registration."""
-    return {name: layer.out_channels for name, layer in model.named_modules()
-            if isinstance(layer, nn.Conv2d)}
+    return {name: layer.out_channels for name, layer in model.named_modules() if isinstance(layer, nn.Conv2d)}
 
 
 def init_tracking(config: dict) -> None:

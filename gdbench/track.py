@@ -29,8 +29,10 @@ def tracking_uri(results_dir: str | Path, configured: str | None = None) -> str:
     if "'" in str(folder):
         # MLflow 3 writes its default experiment's artifact path into a raw SQL statement
         # (SqlAlchemyStore._create_default_experiment), which a single quote breaks.
-        raise ValueError(f"{folder}: MLflow's SQLite store cannot live under a path with a single quote "
-                         f"(\'); rename the folder or set MLFLOW_TRACKING_URI")
+        raise ValueError(
+            f"{folder}: MLflow's SQLite store cannot live under a path with a single quote "
+            f"('); rename the folder or set MLFLOW_TRACKING_URI"
+        )
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 
@@ -52,8 +54,11 @@ def _experiment_id(client, name: str) -> str:
     uri = client.tracking_uri
     # With the SQLite default, artifacts live beside the database under results/, not in a
     # ./mlruns of whatever folder the first job happened to run in.
-    location = (str(Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts" / name)
-                if uri.startswith("sqlite:///") else None)
+    location = (
+        str(Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts" / name)
+        if uri.startswith("sqlite:///")
+        else None
+    )
     return client.create_experiment(name, artifact_location=location)
 
 
@@ -88,40 +93,65 @@ def flatten(values: dict, prefix: str = "") -> dict[str, str]:
 
 def git_revision(directory: str | Path = ".") -> str:
     try:
-        revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
-                                  text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return revision + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
-def log_stage(uri: str, experiment: str, profile: str, stage_key: str, *, params: dict,
-              metrics: dict[str, float], history: list[dict] | None = None, tags: dict | None = None,
-              artifacts: list[Path] = ()) -> str:
+def log_stage(
+    uri: str,
+    experiment: str,
+    profile: str,
+    stage_key: str,
+    *,
+    params: dict,
+    metrics: dict[str, float],
+    history: list[dict] | None = None,
+    tags: dict | None = None,
+    artifacts: list[Path] = (),
+) -> str:
     """Log one DAG job as a child run; an earlier run of the same job is deleted first."""
     from mlflow.entities import Metric, Param
 
     client = _client(uri)
     experiment_id = _experiment_id(client, experiment)
     parent = _parent_run_id(client, experiment_id, profile)
-    for old in client.search_runs([experiment_id], f"tags.`{STAGE_KEY}` = '{stage_key}' "
-                                                   f"and tags.`{PROFILE}` = '{profile}'"):
+    for old in client.search_runs(
+        [experiment_id], f"tags.`{STAGE_KEY}` = '{stage_key}' and tags.`{PROFILE}` = '{profile}'"
+    ):
         client.delete_run(old.info.run_id)
-    all_tags = {STAGE_KEY: stage_key, PROFILE: profile, ROLE: "stage", "mlflow.parentRunId": parent,
-                **{k: str(v) for k, v in (tags or {}).items()}}
+    all_tags = {
+        STAGE_KEY: stage_key,
+        PROFILE: profile,
+        ROLE: "stage",
+        "mlflow.parentRunId": parent,
+        **{k: str(v) for k, v in (tags or {}).items()},
+    }
     run = client.create_run(experiment_id, run_name=stage_key, tags=all_tags)
     run_id = run.info.run_id
     try:
         flat = [Param(k, v) for k, v in flatten(params).items()]
         for start in range(0, len(flat), _BATCH):
-            client.log_batch(run_id, params=flat[start:start + _BATCH])
-        rows = [Metric(k, float(v), 0, step) for step, row in enumerate(history or [], start=1)
-                for k, v in row.items() if isinstance(v, (int, float))]
+            client.log_batch(run_id, params=flat[start : start + _BATCH])
+        rows = [
+            Metric(k, float(v), 0, step)
+            for step, row in enumerate(history or [], start=1)
+            for k, v in row.items()
+            if isinstance(v, (int, float))
+        ]
         rows += [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
         for start in range(0, len(rows), 1000):
-            client.log_batch(run_id, metrics=rows[start:start + 1000])
+            client.log_batch(run_id, metrics=rows[start : start + 1000])
         for path in artifacts:
             client.log_artifact(run_id, str(path))
         client.set_terminated(run_id, "FINISHED")
@@ -146,10 +176,15 @@ def stage_runs(uri: str, experiment: str, profile: str):
     while True:
         page = client.search_runs([found.experiment_id], query, max_results=1000, page_token=token)
         for run in page:
-            rows.append({"run_id": run.info.run_id, "status": run.info.status,
-                         **{f"params.{k}": v for k, v in run.data.params.items()},
-                         **{f"metrics.{k}": v for k, v in run.data.metrics.items()},
-                         **{f"tags.{k}": v for k, v in run.data.tags.items()}})
+            rows.append(
+                {
+                    "run_id": run.info.run_id,
+                    "status": run.info.status,
+                    **{f"params.{k}": v for k, v in run.data.params.items()},
+                    **{f"metrics.{k}": v for k, v in run.data.metrics.items()},
+                    **{f"tags.{k}": v for k, v in run.data.tags.items()},
+                }
+            )
         token = page.token
         if not token:
             return pd.DataFrame(rows)

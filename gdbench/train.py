@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -32,13 +32,21 @@ def progress(iterable, desc: str, total: int | None = None):
     return tqdm(iterable, desc=desc, total=total, leave=False, disable=not sys.stderr.isatty())
 
 
-def train_one_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
-                    loss_fn: Callable, device: torch.device | str = "cpu", *,
-                    lr_at_step: Callable[[int], float] | None = None,
-                    extra_loss: Callable[[], torch.Tensor] | None = None,
-                    after_backward: Callable[[], None] | None = None,
-                    max_steps: int | None = None, epoch: int = 0, desc: str = "train",
-                    bf16: bool = False) -> dict:
+def train_one_epoch(
+    model: nn.Module,
+    batches: Iterable,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable,
+    device: torch.device | str = "cpu",
+    *,
+    lr_at_step: Callable[[int], float] | None = None,
+    extra_loss: Callable[[], torch.Tensor] | None = None,
+    after_backward: Callable[[], None] | None = None,
+    max_steps: int | None = None,
+    epoch: int = 0,
+    desc: str = "train",
+    bf16: bool = False,
+) -> dict:
     """One pass over `batches` (at most `max_steps` of them); returns mean loss and counts.
 
     `extra_loss` adds a term to every step's loss (the Tock's λ·Σ|φ|); `after_backward` may edit
@@ -83,14 +91,14 @@ class TrainConfig:
     epochs: int = 160
     lr: float = 0.1
     momentum: float = 0.9
-    weight_decay: float = 1e-4   # the authors' ResNet-56 used 5e-4 (their issue #8)
+    weight_decay: float = 1e-4  # the authors' ResNet-56 used 5e-4 (their issue #8)
     schedule: str = "step"
     milestones: tuple[int, ...] = (80, 120)
     gamma: float = 0.1
-    lr_min: float = 1e-3         # triangular: lr_min -> lr -> lr_min
-    bf16: bool = False           # GPU fast path: bfloat16 autocast,
+    lr_min: float = 1e-3  # triangular: lr_min -> lr -> lr_min
+    bf16: bool = False  # GPU fast path: bfloat16 autocast,
     channels_last: bool = False  # NHWC memory layout,
-    compile: bool = False        # torch.compile of the training model,
+    compile: bool = False  # torch.compile of the training model,
     # with this mode: "reduce-overhead" replays CUDA graphs, 2.8x faster for ResNet-56 at batch
     # 128 on an H100, where eager training is launch-bound (results/gpu_check/2026-11-26_h100/)
     compile_mode: str = "default"
@@ -104,7 +112,7 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.compile_mode = {self.compile_mode!r}: must be one of {COMPILE_MODES}")
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         return dataclass_from_dict(cls, values, "training")
 
     def lr_at(self, step: int, steps_per_epoch: int) -> float:
@@ -130,7 +138,7 @@ class FinetuneConfig:
     weight_decay: float = 1e-4
 
     @classmethod
-    def from_dict(cls, values: dict) -> "FinetuneConfig":
+    def from_dict(cls, values: dict) -> FinetuneConfig:
         return dataclass_from_dict(cls, values, "fine-tuning")
 
     def training(self) -> TrainConfig:
@@ -140,8 +148,9 @@ class FinetuneConfig:
 def triangular(epochs: int, lr_min: float, lr_max: float, momentum: float, weight_decay: float) -> TrainConfig:
     """`epochs` of SGD with a triangular lr lr_min -> lr_max -> lr_min stepped per batch (Tock,
     fine-tuning and sparsity phases; authors' `tock` iter_hook)."""
-    return TrainConfig(epochs=epochs, lr=lr_max, lr_min=lr_min, schedule="triangular", momentum=momentum,
-                       weight_decay=weight_decay)
+    return TrainConfig(
+        epochs=epochs, lr=lr_max, lr_min=lr_min, schedule="triangular", momentum=momentum, weight_decay=weight_decay
+    )
 
 
 def training_identity(model: nn.Module, config: TrainConfig, extra: dict | None = None) -> dict:
@@ -150,11 +159,20 @@ def training_identity(model: nn.Module, config: TrainConfig, extra: dict | None 
     return {"training": config_record(config), "start": state_digest(model.state_dict()), **(extra or {})}
 
 
-def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
-        device: torch.device | str = "cpu", *, checkpoint_path: str | Path | None = None,
-        evaluate: Callable[[nn.Module], dict] | None = None, identity: dict | None = None,
-        extra_loss: Callable[[], torch.Tensor] | None = None,
-        after_backward: Callable[[], None] | None = None, desc: str = "train") -> list[dict]:
+def fit(
+    model: nn.Module,
+    train_batches,
+    loss_fn: Callable,
+    config: TrainConfig,
+    device: torch.device | str = "cpu",
+    *,
+    checkpoint_path: str | Path | None = None,
+    evaluate: Callable[[nn.Module], dict] | None = None,
+    identity: dict | None = None,
+    extra_loss: Callable[[], torch.Tensor] | None = None,
+    after_backward: Callable[[], None] | None = None,
+    desc: str = "train",
+) -> list[dict]:
     """Train for `config.epochs`, checkpointing after every epoch (atomic write). A checkpoint
     written by a run of the same identity (`training_identity`: settings and starting weights,
     computed here when not given) is resumed after its last complete epoch with model, optimizer,
@@ -165,8 +183,12 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
         identity = training_identity(model, config)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                                momentum=config.momentum, weight_decay=config.weight_decay)
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )
     history, start = [], 0
     state = load_resumable(checkpoint_path, identity) if checkpoint_path is not None else None
     if state is not None:
@@ -179,7 +201,8 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
     trained = model
     if is_distributed():
         trained = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if torch.device(device).type == "cuda" else None)
+            model, device_ids=[device.index] if torch.device(device).type == "cuda" else None
+        )
     if config.compile:
         trained = torch.compile(trained, mode=config.compile_mode)
     steps_per_epoch = len(train_batches)
@@ -188,16 +211,33 @@ def fit(model: nn.Module, train_batches, loss_fn: Callable, config: TrainConfig,
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)  # a new shuffle per epoch under DistributedSampler
         row = train_one_epoch(
-            trained, train_batches, optimizer, loss_fn, device, epoch=epoch, bf16=config.bf16,
-            desc=f"{desc} {epoch + 1}/{config.epochs}", extra_loss=extra_loss, after_backward=after_backward,
-            lr_at_step=lambda step, e=epoch: config.lr_at(e * steps_per_epoch + step, steps_per_epoch))
+            trained,
+            train_batches,
+            optimizer,
+            loss_fn,
+            device,
+            epoch=epoch,
+            bf16=config.bf16,
+            desc=f"{desc} {epoch + 1}/{config.epochs}",
+            extra_loss=extra_loss,
+            after_backward=after_backward,
+            lr_at_step=lambda step, e=epoch: config.lr_at(e * steps_per_epoch + step, steps_per_epoch),
+        )
         row = {"epoch": epoch + 1, **row, **(evaluate(model) if evaluate is not None else {})}
         history.append(row)
         if checkpoint_path is not None and is_main_process():
-            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                             "epoch": epoch + 1, "history": history,
-                             "rng": {"torch": torch.get_rng_state(),
-                                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-                             "identity": identity},
-                            checkpoint_path)
+            save_checkpoint(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "rng": {
+                        "torch": torch.get_rng_state(),
+                        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                    },
+                    "identity": identity,
+                },
+                checkpoint_path,
+            )
     return history

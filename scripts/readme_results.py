@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     source = Path(args.results) / args.profile / "report" / "readme_results.md"
     if not source.is_file():
-        print(f"{source} is missing: run the DAG (or `snakemake report`) for profile {args.profile} first",
-              file=sys.stderr)
+        print(
+            f"{source} is missing: run the DAG (or `snakemake report`) for profile {args.profile} first",
+            file=sys.stderr,
+        )
         return 1
     readme = Path(args.readme)
     readme.write_text(insert(readme.read_text(), source.read_text()))

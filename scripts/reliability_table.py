@@ -22,19 +22,32 @@ BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
 WHAT = {
     "interruption": "kill -9 of training, pruning, fine-tuning and scratch jobs, then a rerun; resume mid-training",
     "bad config": "unknown keys, wrong types, out-of-range ratios, unknown model/method/dataset, missing files, "
-                  "contradictory settings",
+    "contradictory settings",
     "bad data": "truncated pickle, wrong checksum, unreadable image, mask labels out of range, missing split lists",
     "concurrency": "four jobs logging to one MLflow store; GPU slots taken by concurrent jobs",
     "resources": "GPU asked for where none exists, disk full during a checkpoint write, NaN loss",
     "security": "weights_only checkpoints, escaping archive members and links, unsafe YAML, shell quoting, "
-                "MLflow UI bound to 127.0.0.1",
+    "MLflow UI bound to 127.0.0.1",
 }
 
 
 def collected_counts() -> dict[str, int]:
     with tempfile.NamedTemporaryFile(suffix=".json") as handle:
-        result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                                 f"--reliability-counts={handle.name}"], cwd=REPO, capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--reliability-counts={handle.name}",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise SystemExit(f"collecting the tests failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
         return json.loads(Path(handle.name).read_text())
@@ -51,11 +64,16 @@ def table(summary: dict[str, dict[str, int]]) -> str:
 def main() -> int:
     summary = json.loads((REPO / "results" / "reliability.json").read_text())
     collected = collected_counts()
-    partial = {c: (summary.get(c, {}).get("tried", 0), n) for c, n in collected.items()
-               if summary.get(c, {}).get("tried", 0) != n}
+    partial = {
+        c: (summary.get(c, {}).get("tried", 0), n)
+        for c, n in collected.items()
+        if summary.get(c, {}).get("tried", 0) != n
+    }
     if partial:
-        print(f"results/reliability.json is from a partial run (tried, collected): {partial}; "
-              f"run the whole suite first", file=sys.stderr)
+        print(
+            f"results/reliability.json is from a partial run (tried, collected): {partial}; run the whole suite first",
+            file=sys.stderr,
+        )
         return 1
     readme = REPO / "README.md"
     text = readme.read_text()

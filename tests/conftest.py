@@ -28,8 +28,11 @@ _RELIABILITY_OUTCOMES: dict[str, tuple[str, str]] = {}  # node id -> (category, 
 
 
 def pytest_addoption(parser):
-    parser.addoption("--reliability-counts", metavar="FILE",
-                     help="write the number of collected reliability cases per category to FILE (JSON)")
+    parser.addoption(
+        "--reliability-counts",
+        metavar="FILE",
+        help="write the number of collected reliability cases per category to FILE (JSON)",
+    )
 
 
 def _category(item) -> str | None:
@@ -45,6 +48,7 @@ def pytest_collection_finish(session):
     target = session.config.getoption("--reliability-counts")
     if target:
         import json
+
         counts = {category: 0 for category in RELIABILITY_CATEGORIES}
         for item in session.items:
             category = _category(item)
@@ -96,6 +100,7 @@ def pytest_sessionfinish(session):
     if summary and not session.config.getoption("--reliability-counts"):
         import json
         from pathlib import Path
+
         path = Path(__file__).resolve().parents[1] / "results" / "reliability.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({c: summary[c] for c in RELIABILITY_CATEGORIES if c in summary}, indent=2) + "\n")

@@ -7,7 +7,7 @@ same run and reports their ratio, with the device and library versions.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -25,8 +25,7 @@ def gpu_check(model_name: str = "resnet56") -> dict:
     from gdbench.bench.training import train_throughput
 
     throughput = train_throughput(model_name, samples=50_000, epochs=2, workers=8)
-    speed = latency(model_name, flops_ratio=0.3, batch_sizes=(1, 32, 256, 1024), repeats=30,
-                    channels_last=True)
+    speed = latency(model_name, flops_ratio=0.3, batch_sizes=(1, 32, 256, 1024), repeats=30, channels_last=True)
     return {**throughput, **{f"latency_{k}": v for k, v in speed.items() if k != "model"}}
 
 

@@ -30,8 +30,14 @@ def pruned_copy(model_name: str, flops_ratio: float, seed: int = 0) -> torch.nn.
     return undecorate(model)
 
 
-def latency(model_name: str = "resnet56", flops_ratio: float = 0.3, batch_sizes=(1, 32, 256),
-            repeats: int = 20, device: str | None = None, channels_last: bool = False) -> dict:
+def latency(
+    model_name: str = "resnet56",
+    flops_ratio: float = 0.3,
+    batch_sizes=(1, 32, 256),
+    repeats: int = 20,
+    device: str | None = None,
+    channels_last: bool = False,
+) -> dict:
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     models = {"baseline": build_model(model_name), "pruned": pruned_copy(model_name, flops_ratio)}
     flops = {name: count_flops(m).flops for name, m in models.items()}
@@ -51,7 +57,7 @@ def latency(model_name: str = "resnet56", flops_ratio: float = 0.3, batch_sizes=
                     model(inputs)
             for _ in range(repeats):  # alternate, so drift hits both alike
                 for name, model in models.items():
-                    samples[name].append(timed(lambda m=model: m(inputs), device))
+                    samples[name].append(timed(lambda m=model, x=inputs: m(x), device))
             base, pruned = (statistics.median(samples[n]) for n in ("baseline", "pruned"))
             result[f"batch{batch}_baseline_ms"] = base * 1e3
             result[f"batch{batch}_pruned_ms"] = pruned * 1e3

@@ -37,9 +37,14 @@ def prune_step(model_name: str = "resnet56", steps: int = 5, prune_fraction: flo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         magnitude = tp.pruner.MagnitudePruner(
-            plain, example, importance=tp.importance.MagnitudeImportance(p=1), global_pruning=True,
-            pruning_ratio=prune_fraction * steps * 2, iterative_steps=steps * 2,
-            ignored_layers=[m for m in plain.modules() if isinstance(m, nn.Linear)])
+            plain,
+            example,
+            importance=tp.importance.MagnitudeImportance(p=1),
+            global_pruning=True,
+            pruning_ratio=prune_fraction * steps * 2,
+            iterative_steps=steps * 2,
+            ignored_layers=[m for m in plain.modules() if isinstance(m, nn.Linear)],
+        )
     rows = {"score": [], "plan": [], "surgery": [], "gate_decorator_step": [], "torch_pruning_step": []}
     for _ in range(steps):
         scores = _random_scores(gated, generator)
@@ -60,13 +65,11 @@ def prune_step(model_name: str = "resnet56", steps: int = 5, prune_fraction: flo
         rows["torch_pruning_step"].append(_timed(magnitude.step))
     result = {k: statistics.median(v) for k, v in rows.items()}
     result["graph_build_once"] = graph_seconds
-    result["ratio_gate_decorator_to_torch_pruning"] = (
-        result["gate_decorator_step"] / result["torch_pruning_step"])
+    result["ratio_gate_decorator_to_torch_pruning"] = result["gate_decorator_step"] / result["torch_pruning_step"]
     return result
 
 
-def tick_overhead(model_name: str = "resnet56", samples: int = 1024, batch_size: int = 128,
-                  repeats: int = 2) -> dict:
+def tick_overhead(model_name: str = "resnet56", samples: int = 1024, batch_size: int = 128, repeats: int = 2) -> dict:
     """Seconds of one Tick epoch (conv frozen, gate-score hooks) against one plain training
     epoch of the undecorated model on the same data, alternated `repeats` times."""
     from gdbench.pruning.ticktock import TickTock, TickTockConfig
@@ -74,7 +77,7 @@ def tick_overhead(model_name: str = "resnet56", samples: int = 1024, batch_size:
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(samples, 3, 32, 32, generator=generator)
     targets = torch.randint(0, 10, (samples,), generator=generator)
-    batches = [(inputs[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, samples, batch_size)]
+    batches = [(inputs[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, samples, batch_size)]
     loss_fn = nn.CrossEntropyLoss()
     plain = build_model(model_name)
     optimizer = torch.optim.SGD(plain.parameters(), lr=0.01, momentum=0.9)
@@ -83,7 +86,11 @@ def tick_overhead(model_name: str = "resnet56", samples: int = 1024, batch_size:
     for _ in range(repeats):
         plain_seconds.append(_timed(lambda: train_one_epoch(plain, batches, optimizer, loss_fn)))
         tick_seconds.append(_timed(ticker.tick))
-    result = {"plain_epoch": statistics.median(plain_seconds), "tick_epoch": statistics.median(tick_seconds),
-              "samples": samples, "batch_size": batch_size}
+    result = {
+        "plain_epoch": statistics.median(plain_seconds),
+        "tick_epoch": statistics.median(tick_seconds),
+        "samples": samples,
+        "batch_size": batch_size,
+    }
     result["ratio_tick_to_plain"] = result["tick_epoch"] / result["plain_epoch"]
     return result

@@ -12,8 +12,7 @@ import torch
 import torch.nn.functional as F
 
 
-def random_crop_flip(images: torch.Tensor, padding: int = 4,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def random_crop_flip(images: torch.Tensor, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
     """images (N, C, H, W) -> (N, C, H, W), each sample shifted and flipped on its own."""
     n, _, height, width = images.shape
     device = images.device
@@ -21,7 +20,7 @@ def random_crop_flip(images: torch.Tensor, padding: int = 4,
     offset_y = torch.randint(0, 2 * padding + 1, (n,), device=device, generator=generator)
     offset_x = torch.randint(0, 2 * padding + 1, (n,), device=device, generator=generator)
     flip = torch.rand(n, device=device, generator=generator) < 0.5
-    rows = offset_y[:, None] + torch.arange(height, device=device)              # (N, H)
+    rows = offset_y[:, None] + torch.arange(height, device=device)  # (N, H)
     columns = torch.arange(width, device=device).expand(n, width)
     columns = torch.where(flip[:, None], columns.flip(1), columns) + offset_x[:, None]  # (N, W)
     batch = torch.arange(n, device=device)[:, None, None]

@@ -38,14 +38,18 @@ SPECS = {
         folder="cifar-10-batches-py",
         url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
         archive_md5="c58f30108f718f92721af3b95e74349a",
-        train_files={"data_batch_1": "c99cafc152244af753f735de768cd75f",
-                     "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
-                     "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
-                     "data_batch_4": "634d18415352ddfa80567beed471001a",
-                     "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb"},
+        train_files={
+            "data_batch_1": "c99cafc152244af753f735de768cd75f",
+            "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+            "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+            "data_batch_4": "634d18415352ddfa80567beed471001a",
+            "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        },
         test_files={"test_batch": "40351d587109b95175f43aff81a1287e"},
         meta_file=("batches.meta", "5ff9c542aee3614f3951f8cda6e48888"),
-        label_key="labels", num_classes=10),
+        label_key="labels",
+        num_classes=10,
+    ),
     "cifar100": CifarSpec(
         folder="cifar-100-python",
         url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
@@ -53,7 +57,9 @@ SPECS = {
         train_files={"train": "16019d7e3df5f24257cddd939b257f8d"},
         test_files={"test": "f0ef6b0ae62326f3e7ffdfab6717acfc"},
         meta_file=("meta", "7973b15100ade9c7d40fb424638fde48"),
-        label_key="fine_labels", num_classes=100),
+        label_key="fine_labels",
+        num_classes=100,
+    ),
 }
 
 
@@ -75,8 +81,10 @@ def _read_pickle(path: Path, label_key: str) -> tuple[np.ndarray, list[int]]:
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
         raise DataError(f"{path} is not a readable CIFAR pickle ({type(error).__name__}: {error})") from error
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-        raise DataError(f"{path}: expected uint8 data (N, 3072) with N labels, got {data.dtype} "
-                        f"{data.shape} and {len(labels)} labels")
+        raise DataError(
+            f"{path}: expected uint8 data (N, 3072) with N labels, got {data.dtype} "
+            f"{data.shape} and {len(labels)} labels"
+        )
     return data, labels
 
 
@@ -87,8 +95,7 @@ def load_cifar(root: str | Path, name: str, split: str) -> tuple[torch.Tensor, t
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     folder = Path(root) / spec.folder
     files = list(spec.train_files if split == "train" else spec.test_files)
-    hint = (f"run `gdbench data prepare --dataset {name} --root {root}` "
-            f"(or `gdbench data synth` for generated data)")
+    hint = f"run `gdbench data prepare --dataset {name} --root {root}` (or `gdbench data synth` for generated data)"
     verify_files(folder, files, hint)
     parts = [_read_pickle(folder / file, spec.label_key) for file in files]
     images = np.concatenate([data for data, _ in parts]).reshape(-1, 3, 32, 32)

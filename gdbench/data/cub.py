@@ -1,10 +1,10 @@
 """CUB-200-2011 (Wah et al. 2011): 200 bird species, 5994 training / 5794 test images.
 
-    CUB_200_2011/images/<NNN.Name>/*.jpg
-    CUB_200_2011/images.txt              <image id> <relative path>
-    CUB_200_2011/image_class_labels.txt  <image id> <class id, 1-based>
-    CUB_200_2011/train_test_split.txt    <image id> <1 = train, 0 = test>
-    CUB_200_2011/classes.txt             <class id> <NNN.Name>
+CUB_200_2011/images/<NNN.Name>/*.jpg
+CUB_200_2011/images.txt              <image id> <relative path>
+CUB_200_2011/image_class_labels.txt  <image id> <class id, 1-based>
+CUB_200_2011/train_test_split.txt    <image id> <1 = train, 0 = test>
+CUB_200_2011/classes.txt             <class id> <NNN.Name>
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ def load_cub(root: str | Path, split: str) -> list[tuple[Path, int]]:
     is_train = _read_pairs(folder / "train_test_split.txt")
     classes = len(_read_pairs(folder / "classes.txt"))
     if set(images) != set(labels) or set(images) != set(is_train):
-        raise DataError(f"{folder}: images.txt, image_class_labels.txt and train_test_split.txt "
-                        f"list different image ids")
+        raise DataError(
+            f"{folder}: images.txt, image_class_labels.txt and train_test_split.txt list different image ids"
+        )
     wanted = "1" if split == "train" else "0"
     samples = []
     for image_id in sorted(images):
@@ -49,8 +50,9 @@ def load_cub(root: str | Path, split: str) -> list[tuple[Path, int]]:
             continue
         label = int(labels[image_id]) - 1
         if not 0 <= label < classes:
-            raise DataError(f"{folder / 'image_class_labels.txt'}: class {label + 1} of image "
-                            f"{image_id} is outside 1..{classes}")
+            raise DataError(
+                f"{folder / 'image_class_labels.txt'}: class {label + 1} of image {image_id} is outside 1..{classes}"
+            )
         path = folder / "images" / images[image_id]
         if not path.is_file():
             raise DataError(f"{path} is missing (listed in {folder / 'images.txt'})")

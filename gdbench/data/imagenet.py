@@ -16,9 +16,11 @@ from gdbench.data.integrity import MANIFEST, DataError
 FOLDER = "imagenet"
 EXPECTED = {"train": 1_281_167, "val": 50_000}
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
-PLACEMENT = ("place ILSVRC-2012 as {folder}/train/<wnid>/*.JPEG and {folder}/val/<wnid>/*.JPEG "
-             "(validation images sorted into the same 1000 wnid folders), then run "
-             "`gdbench data prepare --dataset imagenet --root {root}`")
+PLACEMENT = (
+    "place ILSVRC-2012 as {folder}/train/<wnid>/*.JPEG and {folder}/val/<wnid>/*.JPEG "
+    "(validation images sorted into the same 1000 wnid folders), then run "
+    "`gdbench data prepare --dataset imagenet --root {root}`"
+)
 
 
 def _scan(split_folder: Path) -> list[tuple[Path, int]]:
@@ -43,8 +45,10 @@ def load_imagenet(root: str | Path, split: str) -> list[tuple[Path, int]]:
     samples = _scan(folder / split)
     classes = len({label for _, label in samples})
     if [classes, len(samples)] != [expected["classes"], expected["images"]]:
-        raise DataError(f"{folder / split} holds {classes} classes and {len(samples)} images; "
-                        f"{manifest} recorded {expected['classes']} and {expected['images']}: {hint}")
+        raise DataError(
+            f"{folder / split} holds {classes} classes and {len(samples)} images; "
+            f"{manifest} recorded {expected['classes']} and {expected['images']}: {hint}"
+        )
     return samples
 
 
@@ -60,12 +64,12 @@ def prepare_imagenet(root: str | Path, allow_partial: bool = False) -> Path:
         samples = _scan(folder / split)
         classes = len({label for _, label in samples})
         if not allow_partial and (classes != 1000 or len(samples) != images):
-            raise DataError(f"{folder / split}: {classes} classes and {len(samples)} images, "
-                            f"expected 1000 and {images}: {hint}")
+            raise DataError(
+                f"{folder / split}: {classes} classes and {len(samples)} images, expected 1000 and {images}: {hint}"
+            )
         counts[split] = {"classes": classes, "images": len(samples)}
     if counts["train"]["classes"] != counts["val"]["classes"]:
-        raise DataError(f"{folder}: train has {counts['train']['classes']} classes, val "
-                        f"{counts['val']['classes']}")
+        raise DataError(f"{folder}: train has {counts['train']['classes']} classes, val {counts['val']['classes']}")
     path = folder / MANIFEST
     path.write_text(json.dumps({"source": "manual placement", "counts": counts}, indent=2))
     return path

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -38,8 +38,10 @@ def read_palette_mask(path: Path, num_classes: int, ignore_index: int = 255) -> 
 def check_mask(mask: np.ndarray, path: Path, num_classes: int, ignore_index: int = 255) -> np.ndarray:
     bad = (mask >= num_classes) & (mask != ignore_index)
     if bad.any():
-        raise DataError(f"{path}: mask labels {sorted(set(np.unique(mask[bad]).tolist()))} are outside "
-                        f"[0, {num_classes}) and not the ignore label {ignore_index}")
+        raise DataError(
+            f"{path}: mask labels {sorted(set(np.unique(mask[bad]).tolist()))} are outside "
+            f"[0, {num_classes}) and not the ignore label {ignore_index}"
+        )
     return mask
 
 
@@ -49,10 +51,14 @@ def classification_transform(train: bool, size: int) -> Callable:
     # CIFAR jobs start faster.
     from torchvision.transforms import v2
 
-    steps = ([v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()] if train
-             else [v2.Resize(int(size * 8 / 7), antialias=True), v2.CenterCrop(size)])
-    return v2.Compose([v2.PILToTensor(), *steps, v2.ToDtype(torch.float32, scale=True),
-                       v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    steps = (
+        [v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip()]
+        if train
+        else [v2.Resize(int(size * 8 / 7), antialias=True), v2.CenterCrop(size)]
+    )
+    return v2.Compose(
+        [v2.PILToTensor(), *steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    )
 
 
 class ImageListDataset(Dataset):

@@ -85,8 +85,7 @@ def safe_extract(archive: Path, target: Path) -> None:
             if member.issym() or member.islnk():
                 link_base = destination.parent if member.issym() else target
                 if not (link_base / member.linkname).resolve().is_relative_to(target):
-                    raise DataError(f"{archive}: link {member.name!r} -> {member.linkname!r} "
-                                    f"points outside {target}")
+                    raise DataError(f"{archive}: link {member.name!r} -> {member.linkname!r} points outside {target}")
             if member.isdev():
                 raise DataError(f"{archive}: member {member.name!r} is a device file")
         # tarfile's own "data" filter adds a second line of defence where Python has it

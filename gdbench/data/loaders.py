@@ -25,8 +25,15 @@ class CifarTensorBatches:
     """Iterates (images, labels) batches from a uint8 (N, 3, 32, 32) tensor held on `device`:
     shuffled and augmented per sample on that device when `train`, normalised float out."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, train: bool,
-                 device: torch.device | str = "cpu", channels_last: bool = False):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        train: bool,
+        device: torch.device | str = "cpu",
+        channels_last: bool = False,
+    ):
         self.images, self.labels = images.to(device), labels.to(device)
         self.batch_size, self.train, self.device = batch_size, train, torch.device(device)
         self.channels_last = channels_last
@@ -40,7 +47,7 @@ class CifarTensorBatches:
         count = len(self.labels)
         order = torch.randperm(count, device=self.device) if self.train else torch.arange(count, device=self.device)
         for start in range(0, count, self.batch_size):
-            index = order[start:start + self.batch_size]
+            index = order[start : start + self.batch_size]
             images = self.images[index]
             if self.train:
                 images = random_crop_flip(images)
@@ -60,8 +67,9 @@ class _CifarSamples(Dataset):
 
         steps = [v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip()] if train else []
         self.images, self.labels = images, labels
-        self.transform = v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True),
-                                     v2.Normalize(CIFAR_MEAN, CIFAR_STD)])
+        self.transform = v2.Compose(
+            [*steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(CIFAR_MEAN, CIFAR_STD)]
+        )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -77,34 +85,53 @@ class LoaderConfig:
     batch_size: int = 128
     eval_batch_size: int = 256
     workers: int = 2
-    tensor_path: bool = True      # CIFAR only: dataset resident on the device
-    val_size: int = 5000          # carved from the training set (CIFAR 45k / 5k)
-    image_size: int = 224         # CUB, ImageNet
-    crop_size: int = 320          # VOC / SBD training crops
+    tensor_path: bool = True  # CIFAR only: dataset resident on the device
+    val_size: int = 5000  # carved from the training set (CIFAR 45k / 5k)
+    image_size: int = 224  # CUB, ImageNet
+    crop_size: int = 320  # VOC / SBD training crops
     seed: int = 0
 
 
 def _loader(dataset: Dataset, batch_size: int, train: bool, workers: int, distributed: bool) -> DataLoader:
     sampler = DistributedSampler(dataset, shuffle=train) if distributed else None
-    return DataLoader(dataset, batch_size=batch_size, shuffle=train and sampler is None,
-                      sampler=sampler, num_workers=workers, pin_memory=torch.cuda.is_available(),
-                      drop_last=False, persistent_workers=workers > 0)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=train and sampler is None,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=False,
+        persistent_workers=workers > 0,
+    )
 
 
 def cifar_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
     images, labels = load_cifar(config.root, config.dataset, "train")
     test_images, test_labels = load_cifar(config.root, config.dataset, "test")
     train_index, val_index = train_val_split(len(labels), min(config.val_size, len(labels) // 10), config.seed)
-    parts = {"train": (images[train_index], labels[train_index], True),
-             "val": (images[val_index], labels[val_index], False),
-             "test": (test_images, test_labels, False)}
+    parts = {
+        "train": (images[train_index], labels[train_index], True),
+        "val": (images[val_index], labels[val_index], False),
+        "test": (test_images, test_labels, False),
+    }
     if config.tensor_path and not distributed:
-        return {split: CifarTensorBatches(x, y, config.batch_size if train else config.eval_batch_size,
-                                          train, device, channels_last)
-                for split, (x, y, train) in parts.items()}
-    return {split: _loader(_CifarSamples(x, y, train), config.batch_size if train else config.eval_batch_size,
-                           train, config.workers, distributed and train)
-            for split, (x, y, train) in parts.items()}
+        return {
+            split: CifarTensorBatches(
+                x, y, config.batch_size if train else config.eval_batch_size, train, device, channels_last
+            )
+            for split, (x, y, train) in parts.items()
+        }
+    return {
+        split: _loader(
+            _CifarSamples(x, y, train),
+            config.batch_size if train else config.eval_batch_size,
+            train,
+            config.workers,
+            distributed and train,
+        )
+        for split, (x, y, train) in parts.items()
+    }
 
 
 def image_folder_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
@@ -115,14 +142,16 @@ def image_folder_loaders(config: LoaderConfig, device, channels_last: bool, dist
         train_samples = imagenet.load_imagenet(config.root, "train")
         test_samples = imagenet.load_imagenet(config.root, "val")  # ImageNet's val is the test set
     train_index, val_index = train_val_split(
-        len(train_samples), max(1, min(config.val_size, len(train_samples) // 10)), config.seed)
+        len(train_samples), max(1, min(config.val_size, len(train_samples) // 10)), config.seed
+    )
     train_set = ImageListDataset(train_samples, classification_transform(True, config.image_size))
     eval_set = ImageListDataset(train_samples, classification_transform(False, config.image_size))
     test_set = ImageListDataset(test_samples, classification_transform(False, config.image_size))
-    return {"train": _loader(Subset(train_set, train_index.tolist()), config.batch_size, True,
-                             config.workers, distributed),
-            "val": _loader(Subset(eval_set, val_index.tolist()), config.eval_batch_size, False, config.workers, False),
-            "test": _loader(test_set, config.eval_batch_size, False, config.workers, False)}
+    return {
+        "train": _loader(Subset(train_set, train_index.tolist()), config.batch_size, True, config.workers, distributed),
+        "val": _loader(Subset(eval_set, val_index.tolist()), config.eval_batch_size, False, config.workers, False),
+        "test": _loader(test_set, config.eval_batch_size, False, config.workers, False),
+    }
 
 
 def segmentation_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
@@ -130,10 +159,13 @@ def segmentation_loaders(config: LoaderConfig, device, channels_last: bool, dist
     test_split = "seg11valid" if config.dataset == "voc_seg11valid" else "sbd_val"
     test_pairs = voc.load_segmentation(config.root, test_split)
     train_index, val_index = train_val_split(
-        len(train_pairs), max(1, min(config.val_size, len(train_pairs) // 10)), config.seed)
+        len(train_pairs), max(1, min(config.val_size, len(train_pairs) // 10)), config.seed
+    )
     train_set = voc.SegmentationDataset([train_pairs[i] for i in train_index], config.crop_size, train=True)
     val_set = voc.SegmentationDataset([train_pairs[i] for i in val_index])
     # evaluation: whole images, one at a time (sizes differ), as the FCN paper scored them
-    return {"train": _loader(train_set, config.batch_size, True, config.workers, distributed),
-            "val": _loader(val_set, 1, False, config.workers, False),
-            "test": _loader(voc.SegmentationDataset(test_pairs), 1, False, config.workers, False)}
+    return {
+        "train": _loader(train_set, config.batch_size, True, config.workers, distributed),
+        "val": _loader(val_set, 1, False, config.workers, False),
+        "test": _loader(voc.SegmentationDataset(test_pairs), 1, False, config.workers, False),
+    }

@@ -12,10 +12,10 @@ line, loaders, prepare, synth, evaluation and the report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -41,14 +41,14 @@ def _synth_voc(root, per_class, seed):
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    task: str                                  # CLASSIFICATION or SEGMENTATION
+    task: str  # CLASSIFICATION or SEGMENTATION
     num_classes: int
-    layout: str                                # where it lives under the data root
+    layout: str  # where it lives under the data root
     # prepare steps, in order: download where a stable address exists, verify, extract safely,
     # write the manifest the loaders check; steps for data placed by hand only verify
     prepare_steps: tuple[Callable[[Path], Path], ...]
     synth: Callable[[Path, int | None, int], None]  # generated data in the real layout (root, per_class, seed)
-    loaders: Callable[..., dict]                    # (LoaderConfig, device, channels_last, distributed)
+    loaders: Callable[..., dict]  # (LoaderConfig, device, channels_last, distributed)
 
     @property
     def segmentation(self) -> bool:
@@ -60,26 +60,61 @@ class DatasetSpec:
         return "miou" if self.segmentation else "top1"
 
 
-DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in [
-    DatasetSpec("cifar10", CLASSIFICATION, 10, "cifar-10-batches-py/", (partial(prepare_cifar, name="cifar10"),),
-                partial(_synth_classification, partial(synth_cifar, name="cifar10")),
-                cifar_loaders),
-    DatasetSpec("cifar100", CLASSIFICATION, 100, "cifar-100-python/", (partial(prepare_cifar, name="cifar100"),),
-                partial(_synth_classification, partial(synth_cifar, name="cifar100")),
-                cifar_loaders),
-    DatasetSpec("cub200", CLASSIFICATION, 200, "CUB_200_2011/", (cub.prepare_cub,),
-                partial(_synth_classification, synth_cub),
-                image_folder_loaders),
-    DatasetSpec("imagenet", CLASSIFICATION, 1000, "imagenet/", (imagenet.prepare_imagenet,),  # placed by hand
-                partial(_synth_classification, synth_imagenet, test_key="val_per_class"),
-                image_folder_loaders),
-    DatasetSpec("voc", SEGMENTATION, 21, "benchmark_RELEASE/", (voc.prepare_sbd,), _synth_voc, segmentation_loaders),
-    # VOC 2011 is placed by hand (its host is gone): verified first, so a missing placement is
-    # reported before the SBD download starts
-    DatasetSpec("voc_seg11valid", SEGMENTATION, 21, "benchmark_RELEASE/ + VOCdevkit/VOC2011/",
-                (voc.prepare_voc2011, voc.prepare_sbd), _synth_voc,
-                segmentation_loaders),
-]}
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec(
+            "cifar10",
+            CLASSIFICATION,
+            10,
+            "cifar-10-batches-py/",
+            (partial(prepare_cifar, name="cifar10"),),
+            partial(_synth_classification, partial(synth_cifar, name="cifar10")),
+            cifar_loaders,
+        ),
+        DatasetSpec(
+            "cifar100",
+            CLASSIFICATION,
+            100,
+            "cifar-100-python/",
+            (partial(prepare_cifar, name="cifar100"),),
+            partial(_synth_classification, partial(synth_cifar, name="cifar100")),
+            cifar_loaders,
+        ),
+        DatasetSpec(
+            "cub200",
+            CLASSIFICATION,
+            200,
+            "CUB_200_2011/",
+            (cub.prepare_cub,),
+            partial(_synth_classification, synth_cub),
+            image_folder_loaders,
+        ),
+        DatasetSpec(
+            "imagenet",
+            CLASSIFICATION,
+            1000,
+            "imagenet/",
+            (imagenet.prepare_imagenet,),  # placed by hand
+            partial(_synth_classification, synth_imagenet, test_key="val_per_class"),
+            image_folder_loaders,
+        ),
+        DatasetSpec(
+            "voc", SEGMENTATION, 21, "benchmark_RELEASE/", (voc.prepare_sbd,), _synth_voc, segmentation_loaders
+        ),
+        # VOC 2011 is placed by hand (its host is gone): verified first, so a missing placement is
+        # reported before the SBD download starts
+        DatasetSpec(
+            "voc_seg11valid",
+            SEGMENTATION,
+            21,
+            "benchmark_RELEASE/ + VOCdevkit/VOC2011/",
+            (voc.prepare_voc2011, voc.prepare_sbd),
+            _synth_voc,
+            segmentation_loaders,
+        ),
+    ]
+}
 
 
 def dataset(name: str) -> DatasetSpec:
@@ -88,8 +123,9 @@ def dataset(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def build_loaders(config: LoaderConfig, device: torch.device | str = "cpu", channels_last: bool = False,
-                  distributed: bool = False) -> dict[str, object]:
+def build_loaders(
+    config: LoaderConfig, device: torch.device | str = "cpu", channels_last: bool = False, distributed: bool = False
+) -> dict[str, object]:
     """{'train', 'val', 'test'} batch iterables of `config.dataset`; 'val' is carved from train."""
     return dataset(config.dataset).loaders(config, device, channels_last, distributed)
 

@@ -52,8 +52,10 @@ def load_segmentation(root: str | Path, split: str) -> list[tuple[Path, Path]]:
     if split == "seg11valid":
         folder = root / VOC_FOLDER
         verify_files(folder, [str(SEG11VALID)], f"run `gdbench data prepare --dataset voc2011 --root {root}`")
-        pairs = [(folder / "JPEGImages" / f"{i}.jpg", folder / "SegmentationClass" / f"{i}.png")
-                 for i in _ids(folder / SEG11VALID)]
+        pairs = [
+            (folder / "JPEGImages" / f"{i}.jpg", folder / "SegmentationClass" / f"{i}.png")
+            for i in _ids(folder / SEG11VALID)
+        ]
     else:
         folder = root / SBD_FOLDER
         list_name = "train.txt" if split == "sbd_train" else "val.txt"
@@ -96,7 +98,7 @@ class SegmentationDataset(Dataset):
         mask = torch.nn.functional.pad(mask, (0, pad_w, 0, pad_h), value=IGNORE_INDEX)
         top = int(torch.randint(0, image.shape[1] - size + 1, ())) if self.train else 0
         left = int(torch.randint(0, image.shape[2] - size + 1, ())) if self.train else 0
-        image, mask = image[:, top:top + size, left:left + size], mask[top:top + size, left:left + size]
+        image, mask = image[:, top : top + size, left : left + size], mask[top : top + size, left : left + size]
         if self.train and torch.rand(()) < 0.5:
             image, mask = image.flip(-1), mask.flip(-1)
         return image, mask
@@ -117,8 +119,10 @@ def prepare_sbd(root: str | Path, allow_partial: bool = False) -> Path:
 def prepare_voc2011(root: str | Path, allow_partial: bool = False) -> Path:
     """VOC 2011's original host is gone (docs/facts.md, Data): check a manual placement."""
     folder = Path(root) / VOC_FOLDER
-    hint = (f"place VOC 2011 as {folder}/JPEGImages/*.jpg and {folder}/SegmentationClass/*.png, and "
-            f"the FCN paper's seg11valid list (736 ids) as {folder / SEG11VALID}")
+    hint = (
+        f"place VOC 2011 as {folder}/JPEGImages/*.jpg and {folder}/SegmentationClass/*.png, and "
+        f"the FCN paper's seg11valid list (736 ids) as {folder / SEG11VALID}"
+    )
     if not (folder / SEG11VALID).is_file():
         raise DataError(f"{folder / SEG11VALID} is missing: {hint}")
     found = len(_ids(folder / SEG11VALID))

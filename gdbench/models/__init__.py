@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 
@@ -55,8 +55,9 @@ def build_model(name: str, pretrained: str | None = None, **kwargs) -> nn.Module
     model = MODELS[name](**kwargs)
     if pretrained is not None:
         if name not in BACKBONES:
-            raise ValueError(f"model {name!r} has no pretrained backbone; models with one: "
-                             f"{', '.join(sorted(BACKBONES))}")
+            raise ValueError(
+                f"model {name!r} has no pretrained backbone; models with one: {', '.join(sorted(BACKBONES))}"
+            )
         from gdbench.models.pretrained import load_backbone
 
         load_backbone(model, pretrained, BACKBONES[name])

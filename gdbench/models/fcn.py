@@ -52,10 +52,8 @@ class FCN(nn.Module):
             stages.append(nn.Sequential(*layers))
         self.stage1, self.stage2, self.stage3, self.stage4, self.stage5 = stages
         fc_width = max(1, 4096 // width_divisor)
-        self.fc6 = nn.Sequential(nn.Conv2d(in_channels, fc_width, 7), nn.ReLU(inplace=True),
-                                 nn.Dropout2d())
-        self.fc7 = nn.Sequential(nn.Conv2d(fc_width, fc_width, 1), nn.ReLU(inplace=True),
-                                 nn.Dropout2d())
+        self.fc6 = nn.Sequential(nn.Conv2d(in_channels, fc_width, 7), nn.ReLU(inplace=True), nn.Dropout2d())
+        self.fc7 = nn.Sequential(nn.Conv2d(fc_width, fc_width, 1), nn.ReLU(inplace=True), nn.Dropout2d())
         self.score_fr = nn.Conv2d(fc_width, num_classes, 1)
         if variant == "32s":
             self.upscore = _upsample(num_classes, 64, 32)
@@ -72,10 +70,10 @@ class FCN(nn.Module):
         pool4 = self.stage4(pool3)
         score = self.score_fr(self.fc7(self.fc6(self.stage5(pool4))))
         if self.variant == "32s":
-            return self.upscore(score)[:, :, 19:19 + height, 19:19 + width]
+            return self.upscore(score)[:, :, 19 : 19 + height, 19 : 19 + width]
         up2 = self.upscore2(score)
-        score_pool4 = self.score_pool4(pool4)[:, :, 5:5 + up2.shape[2], 5:5 + up2.shape[3]]
+        score_pool4 = self.score_pool4(pool4)[:, :, 5 : 5 + up2.shape[2], 5 : 5 + up2.shape[3]]
         up4 = self.upscore_pool4(up2 + score_pool4)
-        score_pool3 = self.score_pool3(pool3)[:, :, 9:9 + up4.shape[2], 9:9 + up4.shape[3]]
+        score_pool3 = self.score_pool3(pool3)[:, :, 9 : 9 + up4.shape[2], 9 : 9 + up4.shape[3]]
         up8 = self.upscore8(up4 + score_pool3)
-        return up8[:, :, 31:31 + height, 31:31 + width]
+        return up8[:, :, 31 : 31 + height, 31 : 31 + width]

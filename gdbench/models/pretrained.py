@@ -11,8 +11,11 @@ from torch import nn
 
 from gdbench.models.fcn import FCN
 
-TORCHVISION_FILES = {"vgg16_bn": "vgg16_bn-6c64b313.pth", "vgg16": "vgg16-397923af.pth",
-                     "resnet50": "resnet50-11ad3fa6.pth"}
+TORCHVISION_FILES = {
+    "vgg16_bn": "vgg16_bn-6c64b313.pth",
+    "vgg16": "vgg16-397923af.pth",
+    "resnet50": "resnet50-11ad3fa6.pth",
+}
 
 
 def read_weights(path: str | Path, architecture: str) -> dict[str, torch.Tensor]:
@@ -21,7 +24,8 @@ def read_weights(path: str | Path, architecture: str) -> dict[str, torch.Tensor]
         raise FileNotFoundError(
             f"pretrained weights not found at {path}: place torchvision's ImageNet {architecture} "
             f"state dict ({TORCHVISION_FILES.get(architecture, 'a .pth file')}) there, or change "
-            f"the config's pretrained path")
+            f"the config's pretrained path"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -36,8 +40,9 @@ def load_matching(model: nn.Module, state: dict[str, torch.Tensor], required_pre
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     missing_backbone = [k for k in own if k.startswith(required_prefix) and k not in usable]
     if missing_backbone:
-        raise ValueError(f"pretrained weights lack {len(missing_backbone)} backbone tensors, "
-                         f"e.g. {missing_backbone[:3]}")
+        raise ValueError(
+            f"pretrained weights lack {len(missing_backbone)} backbone tensors, e.g. {missing_backbone[:3]}"
+        )
     model.load_state_dict(usable, strict=False)
     return [k for k in own if k not in usable]
 

@@ -9,8 +9,8 @@ is selectable with `shortcut="A"`.
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class ChannelPadShortcut(nn.Module):
@@ -29,7 +29,7 @@ class ChannelPadShortcut(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, C', H/s, W/s)
         pad = self.out_channels - self.in_channels
-        x = x[:, :, ::self.stride, ::self.stride]
+        x = x[:, :, :: self.stride, :: self.stride]
         return F.pad(x, (0, 0, 0, 0, pad // 2, pad - pad // 2))
 
 
@@ -60,8 +60,7 @@ class BasicBlock(nn.Module):
 class ResNetCifar(nn.Module):
     example_input_shape = (1, 3, 32, 32)
 
-    def __init__(self, depth: int = 56, num_classes: int = 10, shortcut: str = "B",
-                 base_width: int = 16):
+    def __init__(self, depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16):
         super().__init__()
         if (depth - 2) % 6 != 0:
             raise ValueError(f"CIFAR ResNet depth must be 6n+2 (20, 32, 44, 56, 110), got {depth}")
@@ -93,6 +92,5 @@ class ResNetCifar(nn.Module):
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 
-def resnet_cifar(depth: int = 56, num_classes: int = 10, shortcut: str = "B",
-                 base_width: int = 16) -> ResNetCifar:
+def resnet_cifar(depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16) -> ResNetCifar:
     return ResNetCifar(depth, num_classes, shortcut, base_width)

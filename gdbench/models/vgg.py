@@ -19,8 +19,14 @@ VGG16_STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 51
 
 
 class VGG(nn.Module):
-    def __init__(self, num_classes: int = 100, stages=VGG16_STAGES, width_divisor: int = 1,
-                 batch_norm: bool = True, input_size: int = 32):
+    def __init__(
+        self,
+        num_classes: int = 100,
+        stages=VGG16_STAGES,
+        width_divisor: int = 1,
+        batch_norm: bool = True,
+        input_size: int = 32,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         in_channels = 3

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -14,11 +14,20 @@ from gdbench.pruning.ticktock import TickTockConfig
 from gdbench.train import FinetuneConfig, fit
 
 
-def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *,
-          method: str = "gate_decorator", method_settings: dict | None = None,
-          loss_fn: Callable | None = None, finetune_epochs: int = 0,
-          example_inputs: torch.Tensor | None = None, device: torch.device | str = "cpu",
-          save_dir: str | Path | None = None, **ticktock_settings) -> nn.Module:
+def prune(
+    model: nn.Module,
+    train_loader: Iterable,
+    target_flops_ratio: float,
+    *,
+    method: str = "gate_decorator",
+    method_settings: dict | None = None,
+    loss_fn: Callable | None = None,
+    finetune_epochs: int = 0,
+    example_inputs: torch.Tensor | None = None,
+    device: torch.device | str = "cpu",
+    save_dir: str | Path | None = None,
+    **ticktock_settings,
+) -> nn.Module:
     """Prune a copy of `model` with Gate Decorator (or another `method` of
     gdbench.pruning.methods, with its `method_settings`) until its FLOPs ratio (kept / original)
     reaches `target_flops_ratio`; fine-tune it for `finetune_epochs`; return it as a plain,
@@ -35,8 +44,17 @@ def prune(model: nn.Module, train_loader: Iterable, target_flops_ratio: float, *
     pruned = decorate(copy.deepcopy(model).to(device), example_inputs)
     from gdbench.pruning.methods import build_pruner
 
-    build_pruner(method, pruned, train_loader, loss_fn, config, method_settings, device=device,
-                 example_inputs=example_inputs, save_dir=save_dir).run()
+    build_pruner(
+        method,
+        pruned,
+        train_loader,
+        loss_fn,
+        config,
+        method_settings,
+        device=device,
+        example_inputs=example_inputs,
+        save_dir=save_dir,
+    ).run()
     if finetune_epochs > 0:
         fit(pruned, train_loader, loss_fn, FinetuneConfig(epochs=finetune_epochs).training(), device, desc="finetune")
     return undecorate(pruned)

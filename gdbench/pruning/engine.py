@@ -31,14 +31,14 @@ from gdbench.pruning.plan import group_states, plan_tick
 class PruneConfig:
     """What every method shares, so that a comparison holds all but the criterion fixed."""
 
-    target_flops_ratio: float = 0.3           # stop when kept / original FLOPs <= this
+    target_flops_ratio: float = 0.3  # stop when kept / original FLOPs <= this
     save_flops_ratios: tuple[float, ...] = ()  # checkpoint when the ratio first reaches each
     # DEVIATION: p is a share of the *remaining* filters (as gdbench's issue specifies); the
     # authors' `prune(num)` takes a filter count per Tick.
-    prune_fraction_per_tick: float = 0.002    # p: ResNet 0.2 %, VGG and FCN 1 % (paper §5)
-    floor_ratio: float = 0.1                  # each group keeps max(1, int(0.1·C)) channels
-    max_ticks: int = 100_000                  # pruning steps before giving up
-    flops_convention: str = "macs"            # gdbench.flops.CONVENTIONS
+    prune_fraction_per_tick: float = 0.002  # p: ResNet 0.2 %, VGG and FCN 1 % (paper §5)
+    floor_ratio: float = 0.1  # each group keeps max(1, int(0.1·C)) channels
+    max_ticks: int = 100_000  # pruning steps before giving up
+    flops_convention: str = "macs"  # gdbench.flops.CONVENTIONS
 
     def _check(self, name: str, ok: bool, allowed: str) -> None:
         if not ok:
@@ -47,8 +47,11 @@ class PruneConfig:
     def __post_init__(self):
         check = self._check
         check("target_flops_ratio", 0 < self.target_flops_ratio < 1, "in (0, 1)")
-        check("save_flops_ratios", all(self.target_flops_ratio <= r < 1 for r in self.save_flops_ratios),
-              "each in [target_flops_ratio, 1)")
+        check(
+            "save_flops_ratios",
+            all(self.target_flops_ratio <= r < 1 for r in self.save_flops_ratios),
+            "each in [target_flops_ratio, 1)",
+        )
         check("prune_fraction_per_tick", 0 < self.prune_fraction_per_tick < 1, "in (0, 1)")
         check("floor_ratio", 0 <= self.floor_ratio < 1, "in [0, 1)")
         check("flops_convention", self.flops_convention in CONVENTIONS, f"one of {CONVENTIONS}")
@@ -57,8 +60,16 @@ class PruneConfig:
 class GlobalPruner:
     """Shared state and steps of a pruning run on a decorated model, in place (settings: PruneConfig)."""
 
-    def __init__(self, model: nn.Module, config: PruneConfig, *, example_inputs: torch.Tensor | None = None,
-                 save_dir: str | Path | None = None, evaluate=None, identity: dict | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        config: PruneConfig,
+        *,
+        example_inputs: torch.Tensor | None = None,
+        save_dir: str | Path | None = None,
+        evaluate=None,
+        identity: dict | None = None,
+    ):
         self.model, self.config, self.evaluate = model, config, evaluate
         self.identity = dict(identity or {})  # what the run is for (the job's settings), kept in its state
         self.save_dir = Path(save_dir) if save_dir is not None else None
@@ -89,16 +100,19 @@ class GlobalPruner:
         `prune_fraction_per_tick`) of the remaining filters (`scores`: one per-channel vector per
         prunable group). Returns the filters removed and the keep-masks."""
         groups = self.prunable_groups
-        keeps = plan_tick(group_states(groups, scores, self.config.floor_ratio),
-                          fraction or self.config.prune_fraction_per_tick)
+        keeps = plan_tick(
+            group_states(groups, scores, self.config.floor_ratio), fraction or self.config.prune_fraction_per_tick
+        )
         removed = 0
         for group, keep in zip(groups, keeps):
             removed += int((~keep).sum()) * len(group.names)
             self.graph.remove_channels(group, keep)
         if removed == 0:
-            raise RuntimeError(f"every group is at its floor (floor_ratio {self.config.floor_ratio}) at "
-                               f"FLOPs ratio {self.flops_ratio():.4f}; target "
-                               f"{self.config.target_flops_ratio} is out of reach")
+            raise RuntimeError(
+                f"every group is at its floor (floor_ratio {self.config.floor_ratio}) at "
+                f"FLOPs ratio {self.flops_ratio():.4f}; target "
+                f"{self.config.target_flops_ratio} is out of reach"
+            )
         self.ticks += 1
         return removed, keeps
 
@@ -124,8 +138,10 @@ class GlobalPruner:
 
     def check_budget(self) -> None:
         if self.ticks >= self.config.max_ticks:
-            raise RuntimeError(f"target FLOPs ratio {self.config.target_flops_ratio} not reached after "
-                               f"{self.ticks} pruning steps (at {self.flops_ratio():.4f})")
+            raise RuntimeError(
+                f"target FLOPs ratio {self.config.target_flops_ratio} not reached after "
+                f"{self.ticks} pruning steps (at {self.flops_ratio():.4f})"
+            )
 
     def step_done(self, phase: str, result: dict) -> float:
         ratio = self.record(phase, result)
@@ -136,11 +152,17 @@ class GlobalPruner:
 
     def record(self, phase: str, result: dict) -> float:
         count = self._flops()
-        row = {"phase": phase, "tick": self.ticks, "flops": count.flops, "params": count.params,
-               "flops_ratio": count.flops / self.original_flops,
-               "filters": sum(layer.gate.numel() for _, layer in gated_layers(self.model)),
-               "loss": result.get("loss", math.nan),
-               "filters_removed": result.get("filters_removed", 0), "time": time.time()}
+        row = {
+            "phase": phase,
+            "tick": self.ticks,
+            "flops": count.flops,
+            "params": count.params,
+            "flops_ratio": count.flops / self.original_flops,
+            "filters": sum(layer.gate.numel() for _, layer in gated_layers(self.model)),
+            "loss": result.get("loss", math.nan),
+            "filters_removed": result.get("filters_removed", 0),
+            "time": time.time(),
+        }
         row.update({k: v for k, v in result.items() if k not in row and k not in ("samples", "steps")})
         if self.evaluate is not None:
             row["accuracy"] = self.evaluate(self.model)
@@ -152,17 +174,23 @@ class GlobalPruner:
     def save_points(self, ratio: float) -> None:
         for point in self.config.save_flops_ratios:
             if ratio <= point and point not in self.saved and self.save_dir is not None:
-                self.saved[point] = save_checkpoint(self.plain_checkpoint(ratio),
-                                                    self.save_dir / checkpoint_name(point))
+                self.saved[point] = save_checkpoint(
+                    self.plain_checkpoint(ratio), self.save_dir / checkpoint_name(point)
+                )
 
     def plain_checkpoint(self, ratio: float) -> dict:
         """State of the model with gates folded in, plus its size: loadable weights_only."""
         plain = undecorate(copy.deepcopy(self.model))
         count = count_flops(plain, self.input_shape, self.config.flops_convention)
-        return {"state_dict": plain.state_dict(), "flops": count.flops, "params": count.params,
-                "flops_ratio": ratio, "original_flops": self.original_flops, "tick": self.ticks,
-                "config": config_record(self.config)}
-
+        return {
+            "state_dict": plain.state_dict(),
+            "flops": count.flops,
+            "params": count.params,
+            "flops_ratio": ratio,
+            "original_flops": self.original_flops,
+            "tick": self.ticks,
+            "config": config_record(self.config),
+        }
 
 
 def checkpoint_name(flops_ratio: float) -> str:

@@ -31,10 +31,10 @@ from gdbench.pruning.surgery import customized_pruners, maps_channels_with_offse
 class GateGroup:
     """Gated layers whose channel i is one and the same channel of the network."""
 
-    names: list[str]                  # qualified names of the member layers
+    names: list[str]  # qualified names of the member layers
     layers: list[nn.Module] = field(repr=False)
-    original_width: int               # channels before any pruning
-    frozen_reason: str = ""           # empty when the group may be pruned
+    original_width: int  # channels before any pruning
+    frozen_reason: str = ""  # empty when the group may be pruned
 
     @property
     def prunable(self) -> bool:
@@ -58,7 +58,8 @@ class GateGraph:
         self.output_layers = ModelTrace(model, example_inputs).output_layers()
         was_training = model.training
         self.dependency_graph = tp.DependencyGraph().build_dependency(
-            model, example_inputs=example_inputs, customized_pruners=customized_pruners(model))
+            model, example_inputs=example_inputs, customized_pruners=customized_pruners(model)
+        )
         model.train(was_training)  # torch-pruning leaves the model in eval mode
         self.groups = self._find_groups()
 
@@ -68,7 +69,7 @@ class GateGraph:
 
     def _find_groups(self) -> list[GateGroup]:
         groups, assigned = [], set()
-        for layer, name in self._names.items():
+        for layer in self._names:
             if layer in assigned:
                 continue
             members, frozen_reason = [], ""
@@ -84,9 +85,14 @@ class GateGraph:
                 elif maps_channels_with_offset(target):
                     frozen_reason = f"channels pass through {self._names_of(target)} (option-A shortcut)"
             assigned.update(members)
-            groups.append(GateGroup(names=[self._names[m] for m in members], layers=members,
-                                    original_width=layer.gate.numel(),
-                                    frozen_reason=frozen_reason))
+            groups.append(
+                GateGroup(
+                    names=[self._names[m] for m in members],
+                    layers=members,
+                    original_width=layer.gate.numel(),
+                    frozen_reason=frozen_reason,
+                )
+            )
         return groups
 
     def producers(self, group: GateGroup) -> list[nn.Module]:
@@ -95,8 +101,11 @@ class GateGraph:
         found = []
         for item in self._full_group(group.layers[0]):
             target, handler = item.dep.target.module, item.dep.handler
-            if (isinstance(target, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
-                    and self.dependency_graph.is_out_channel_pruning_fn(handler) and target not in found):
+            if (
+                isinstance(target, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+                and self.dependency_graph.is_out_channel_pruning_fn(handler)
+                and target not in found
+            ):
                 found.append(target)
         return found
 

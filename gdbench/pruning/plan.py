@@ -18,8 +18,8 @@ class GroupState:
     """What the planner needs to know about one prunable group."""
 
     scores: torch.Tensor  # (C,) current per-channel group score
-    members: int          # filters removed per group channel
-    floor: int            # channels the group always keeps
+    members: int  # filters removed per group channel
+    floor: int  # channels the group always keeps
 
 
 def floor_channels(original_width: int, floor_ratio: float) -> int:
@@ -28,8 +28,10 @@ def floor_channels(original_width: int, floor_ratio: float) -> int:
 
 def group_states(groups, scores: list[torch.Tensor], floor_ratio: float) -> list[GroupState]:
     """The planner's view of prunable GateGraph groups, given one score vector per group."""
-    return [GroupState(score, len(group.names), floor_channels(group.original_width, floor_ratio))
-            for group, score in zip(groups, scores)]
+    return [
+        GroupState(score, len(group.names), floor_channels(group.original_width, floor_ratio))
+        for group, score in zip(groups, scores)
+    ]
 
 
 # DEVIATION: channels are taken one by one until the filter count is met; the authors prune every

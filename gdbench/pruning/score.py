@@ -20,18 +20,17 @@ class GateScoreCollector:
 
     def __init__(self, model: nn.Module):
         self.layers = dict(gated_layers(model))
-        self.scores = {name: torch.zeros_like(layer.gate, requires_grad=False)
-                       for name, layer in self.layers.items()}
+        self.scores = {name: torch.zeros_like(layer.gate, requires_grad=False) for name, layer in self.layers.items()}
         self._handles: list = []
 
     def _hook(self, name: str, layer: nn.Module):
         def accumulate(grad: torch.Tensor) -> None:
             self.scores[name] += (grad * layer.gate.detach()).abs()
+
         return accumulate
 
-    def __enter__(self) -> "GateScoreCollector":
-        self._handles = [layer.gate.register_hook(self._hook(name, layer))
-                         for name, layer in self.layers.items()]
+    def __enter__(self) -> GateScoreCollector:
+        self._handles = [layer.gate.register_hook(self._hook(name, layer)) for name, layer in self.layers.items()]
         return self
 
     def __exit__(self, *exc) -> None:

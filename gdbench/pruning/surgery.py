@@ -80,8 +80,11 @@ def customized_pruners(model: nn.Module) -> dict:
     """torch-pruning's pruner per layer type: the gated layers' own, and a refusing one for every
     channel-offset layer class in `model` (so that groups through it are recognised as frozen)."""
     offset_classes = {type(m) for m in model.modules() if maps_channels_with_offset(m)}
-    return {GatedBatchNorm2d: _GatedBatchNormPruner(), GatedConv2d: _GatedConvPruner(),
-            **{cls: _FrozenChannelsPruner() for cls in offset_classes}}
+    return {
+        GatedBatchNorm2d: _GatedBatchNormPruner(),
+        GatedConv2d: _GatedConvPruner(),
+        **{cls: _FrozenChannelsPruner() for cls in offset_classes},
+    }
 
 
 def remove_channels(dependency_graph: tp.DependencyGraph, layer: nn.Module, drop: list[int]) -> None:
@@ -94,8 +97,11 @@ def _resize(layer: nn.Module, state: dict[str, torch.Tensor], prefix: str) -> No
     for name, param in list(layer.named_parameters(recurse=False)):
         saved = state.get(prefix + name)
         if saved is not None and saved.shape != param.shape:
-            setattr(layer, name, nn.Parameter(torch.empty_like(saved, device=param.device),
-                                              requires_grad=param.requires_grad))
+            setattr(
+                layer,
+                name,
+                nn.Parameter(torch.empty_like(saved, device=param.device), requires_grad=param.requires_grad),
+            )
     for name, buffer in list(layer.named_buffers(recurse=False)):
         saved = state.get(prefix + name)
         if buffer is not None and saved is not None and saved.shape != buffer.shape:

@@ -16,9 +16,9 @@ at 40, 38, 35, 32 and 30 %).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -26,8 +26,7 @@ from torch import nn
 from gdbench.checkpoint import load_resumable, save_checkpoint, state_digest
 from gdbench.config import config_record, dataclass_from_dict
 from gdbench.gates import GatedBatchNorm2d, gated_layers
-from gdbench.pruning.engine import (GlobalPruner, PruneConfig, checkpoint_name,  # noqa: F401 (re-exported)
-                                    write_trace)
+from gdbench.pruning.engine import GlobalPruner, PruneConfig, checkpoint_name, write_trace  # noqa: F401 (re-exported)
 from gdbench.pruning.score import GateScoreCollector, group_scores
 from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.train import fit, train_one_epoch, triangular
@@ -39,18 +38,18 @@ class TickTockConfig(PruneConfig):
     that train while they prune (Network Slimming's and DepGraph's sparsity phases, Taylor's
     rounds) borrow the Tock's and Tick's budgets from here, so every method spends alike."""
 
-    ticks_per_tock: int = 10                  # T (paper fig. 2)
-    tick_lr: float = 1e-3                     # constant lr of a Tick (authors' code)
-    tick_data_fraction: float = 1.0           # share of the training batches a Tick sees
+    ticks_per_tock: int = 10  # T (paper fig. 2)
+    tick_lr: float = 1e-3  # constant lr of a Tick (authors' code)
+    tick_data_fraction: float = 1.0  # share of the training batches a Tick sees
     tock_epochs: int = 10
-    tock_lr_min: float = 1e-3                 # triangular lr 1e-3 -> 1e-2 -> 1e-3 (authors' code)
+    tock_lr_min: float = 1e-3  # triangular lr 1e-3 -> 1e-2 -> 1e-3 (authors' code)
     tock_lr_max: float = 1e-2
-    gate_l1_weight: float = 1e-3              # λ of the Tock's λ·Σ|φ| (paper §3.3)
+    gate_l1_weight: float = 1e-3  # λ of the Tock's λ·Σ|φ| (paper §3.3)
     momentum: float = 0.9
-    weight_decay: float = 1e-4                # the authors used 5e-4 for ResNet-56 (their issue #8)
+    weight_decay: float = 1e-4  # the authors used 5e-4 for ResNet-56 (their issue #8)
     # Ablations (README, Baselines and ablations), the paper's choices by default:
-    group_reduction: str = "sum"              # a group's score: sum of its members' (paper §3.4) or mean
-    one_shot: bool = False                    # True: one Tock, one scoring Tick, then remove to the target
+    group_reduction: str = "sum"  # a group's score: sum of its members' (paper §3.4) or mean
+    one_shot: bool = False  # True: one Tock, one scoring Tick, then remove to the target
 
     def __post_init__(self):
         super().__post_init__()
@@ -61,7 +60,7 @@ class TickTockConfig(PruneConfig):
         check("group_reduction", self.group_reduction in ("sum", "mean"), "'sum' or 'mean'")
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TickTockConfig":
+    def from_dict(cls, values: dict) -> TickTockConfig:
         return dataclass_from_dict(cls, values, "Tick-Tock")
 
     def shared(self) -> PruneConfig:
@@ -76,19 +75,28 @@ class TickTock(GlobalPruner):
     """Runs Tick-Tock on a decorated model, in place. `run()` returns the trace, one row per
     Tick or Tock: FLOPs, params, FLOPs ratio, filters left, loss, seconds."""
 
-    def __init__(self, model: nn.Module, train_batches: Iterable, loss_fn: Callable,
-                 config: TickTockConfig, *, device: torch.device | str = "cpu",
-                 example_inputs: torch.Tensor | None = None, save_dir: str | Path | None = None,
-                 evaluate: Callable[[nn.Module], float] | None = None, identity: dict | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        train_batches: Iterable,
+        loss_fn: Callable,
+        config: TickTockConfig,
+        *,
+        device: torch.device | str = "cpu",
+        example_inputs: torch.Tensor | None = None,
+        save_dir: str | Path | None = None,
+        evaluate: Callable[[nn.Module], float] | None = None,
+        identity: dict | None = None,
+    ):
         # What a resumable state must have been written for: these settings, these starting
         # weights and whatever the caller adds (the job's data settings).
-        identity = {"ticktock": config_record(config), "start": state_digest(model.state_dict()),
-                    **(identity or {})}
+        identity = {"ticktock": config_record(config), "start": state_digest(model.state_dict()), **(identity or {})}
         state = self._interrupted_state(save_dir, config, identity)
         if state is not None:  # shrink the model to the architecture it had when the run stopped
             load_pruned_state_dict(model, state["model"])
-        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate,
-                         identity=identity)
+        super().__init__(
+            model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate, identity=identity
+        )
         self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
         if state is not None:
             self._restore(state)
@@ -117,16 +125,27 @@ class TickTock(GlobalPruner):
     def _save_state(self) -> None:
         if self.save_dir is None or self.config.one_shot:
             return
-        save_checkpoint({"model": self.model.state_dict(), "trace": self.trace, "ticks": self.ticks,
-                         "saved": {str(point): str(path) for point, path in self.saved.items()},
-                         "original_flops": self.original_flops, "rng": torch.get_rng_state(),
-                         "original_widths": {g.names[0]: g.original_width for g in self.graph.groups},
-                         "identity": self.identity}, self.save_dir / STATE_FILE)
+        save_checkpoint(
+            {
+                "model": self.model.state_dict(),
+                "trace": self.trace,
+                "ticks": self.ticks,
+                "saved": {str(point): str(path) for point, path in self.saved.items()},
+                "original_flops": self.original_flops,
+                "rng": torch.get_rng_state(),
+                "original_widths": {g.names[0]: g.original_width for g in self.graph.groups},
+                "identity": self.identity,
+            },
+            self.save_dir / STATE_FILE,
+        )
 
     def _tock_due(self) -> bool:
         """After every `ticks_per_tock` Ticks, unless the target is reached."""
-        return (self.ticks > 0 and self.ticks % self.config.ticks_per_tock == 0
-                and self.trace[-1]["flops_ratio"] > self.config.target_flops_ratio)
+        return (
+            self.ticks > 0
+            and self.ticks % self.config.ticks_per_tock == 0
+            and self.trace[-1]["flops_ratio"] > self.config.target_flops_ratio
+        )
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -134,14 +153,17 @@ class TickTock(GlobalPruner):
         """All weights train, loss + λ·Σ|φ|, triangular lr over the whole Tock (per step)."""
         config = self.config
         gates = [layer.gate for _, layer in gated_layers(self.model)]
-        extra_loss = (lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates)) \
-            if config.gate_l1_weight > 0 else None
+        extra_loss = (
+            (lambda: config.gate_l1_weight * sum(g.abs().sum() for g in gates)) if config.gate_l1_weight > 0 else None
+        )
         if config.tock_epochs == 0:
             return {"loss": math.nan}
-        training = triangular(config.tock_epochs, config.tock_lr_min, config.tock_lr_max, config.momentum,
-                              config.weight_decay)
-        history = fit(self.model, self.train_batches, self.loss_fn, training, self.device, extra_loss=extra_loss,
-                      desc="tock")
+        training = triangular(
+            config.tock_epochs, config.tock_lr_min, config.tock_lr_max, config.momentum, config.weight_decay
+        )
+        history = fit(
+            self.model, self.train_batches, self.loss_fn, training, self.device, extra_loss=extra_loss, desc="tock"
+        )
         return {"loss": history[-1]["loss"] if history else math.nan}
 
     def tick(self) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -152,16 +174,22 @@ class TickTock(GlobalPruner):
             p.requires_grad_(p in trainable)
         # DEVIATION: a fresh SGD (momentum, no weight decay) per Tick; the authors reused the
         # training optimizer, weight decay and momentum buffers included.
-        optimizer = torch.optim.SGD(list(trainable), lr=self.config.tick_lr,
-                                    momentum=self.config.momentum)
+        optimizer = torch.optim.SGD(list(trainable), lr=self.config.tick_lr, momentum=self.config.momentum)
         # DEVIATION: the Tick's data subset is the first share of the (shuffled) training
         # batches, drawn anew each Tick; the authors passed a fixed `tick_trainset`.
         steps = max(1, math.ceil(self.config.tick_data_fraction * len(self.train_batches)))
         try:
             with GateScoreCollector(self.model) as collector:
-                result = train_one_epoch(self.model, self.train_batches, optimizer, self.loss_fn,
-                                         self.device, max_steps=steps, epoch=self.ticks,
-                                         desc=f"tick {self.ticks + 1}")
+                result = train_one_epoch(
+                    self.model,
+                    self.train_batches,
+                    optimizer,
+                    self.loss_fn,
+                    self.device,
+                    max_steps=steps,
+                    epoch=self.ticks,
+                    desc=f"tick {self.ticks + 1}",
+                )
         finally:
             for p, flag in saved_flags.items():
                 p.requires_grad_(flag)

@@ -14,9 +14,13 @@ from gdbench.report import figures, tables
 from gdbench.report.summary import write_summary
 from gdbench.track import download_artifact, stage_runs
 
-TITLES = {"resnet56_cifar10": "Table 1: ResNet-56 on CIFAR-10", "resnet50_imagenet": "Table 2: ResNet-50 on ImageNet",
-          "vgg16m_cub200": "Figure 4: VGG-16-M on CUB-200", "vgg16m_cifar100": "Figure 5: VGG-16-M on CIFAR-100",
-          "fcn8s_voc": "FCN-8s on VOC 2011 + SBD"}
+TITLES = {
+    "resnet56_cifar10": "Table 1: ResNet-56 on CIFAR-10",
+    "resnet50_imagenet": "Table 2: ResNet-50 on ImageNet",
+    "vgg16m_cub200": "Figure 4: VGG-16-M on CUB-200",
+    "vgg16m_cifar100": "Figure 5: VGG-16-M on CIFAR-100",
+    "fcn8s_voc": "FCN-8s on VOC 2011 + SBD",
+}
 
 
 def _runs_with_prefix(runs: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -55,14 +59,17 @@ def _channels_figure(uri: str, name: str, evals: pd.DataFrame, models: pd.DataFr
         return False
     shrunk = architecture("finetune", "uniform_shrink")
     accuracies = {"baseline": models[models["stage"] == "baseline"]["test_top1"].mean()}
-    for stage, method, label in (("scratch_e", "uniform_shrink", "shrunk, from scratch"),
-                                 ("finetune", "gate_decorator", "pruned"),
-                                 ("scratch_e", "gate_decorator", "pruned, from scratch")):
+    for stage, method, label in (
+        ("scratch_e", "uniform_shrink", "shrunk, from scratch"),
+        ("finetune", "gate_decorator", "pruned"),
+        ("scratch_e", "gate_decorator", "pruned, from scratch"),
+    ):
         chosen = models[(models["stage"] == stage) & (models["method"] == method)]
         if not chosen.empty:
             accuracies[label] = chosen["test_top1"].mean()
-    figures.channels_and_accuracy(pruned, original, shrunk, accuracies, TITLES.get(name, name),
-                                  out / f"{name}_channels")
+    figures.channels_and_accuracy(
+        pruned, original, shrunk, accuracies, TITLES.get(name, name), out / f"{name}_channels"
+    )
     return True
 
 
@@ -71,12 +78,16 @@ def _ablations(runs: pd.DataFrame) -> dict[str, str]:
     prunes = _runs_with_prefix(runs, "prune/")
     if prunes.empty or "params.ablation_of" not in prunes:
         return {}
-    return {m: a for m, a in zip(prunes["params.method"], prunes["params.ablation_of"])
-            if isinstance(a, str) and a != "none"}
+    return {
+        m: a
+        for m, a in zip(prunes["params.method"], prunes["params.ablation_of"])
+        if isinstance(a, str) and a != "none"
+    }
 
 
-def _methods_section(name: str, title: str, models: pd.DataFrame, ablations: dict[str, str], paper_csv: Path,
-                     metric: str, out: Path) -> list[str]:
+def _methods_section(
+    name: str, title: str, models: pd.DataFrame, ablations: dict[str, str], paper_csv: Path, metric: str, out: Path
+) -> list[str]:
     """The comparison of methods at matched FLOPs, when more than one method ran or the paper
     quotes others."""
     quoted = tables.quoted_rows(paper_csv, name) if metric == "test_top1" else pd.DataFrame()
@@ -86,8 +97,12 @@ def _methods_section(name: str, title: str, models: pd.DataFrame, ablations: dic
     table = tables.methods_comparison(models, quoted, ablations, metric)
     tables.write_methods_table(table, title, out / "tables" / f"{name}_methods", metric)
     figures.methods_vs_flops(table, metric, title, out / "figures" / f"{name}_methods")
-    return [tables.methods_markdown(table, title, metric), "",
-            f"![{title}: methods at matched FLOPs](figures/{name}_methods.png)", ""]
+    return [
+        tables.methods_markdown(table, title, metric),
+        "",
+        f"![{title}: methods at matched FLOPs](figures/{name}_methods.png)",
+        "",
+    ]
 
 
 def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:

@@ -34,14 +34,26 @@ def accuracy_vs_flops(models: pd.DataFrame, metric: str, title: str, out_stem: s
     series = 0
     baseline = models[models["stage"] == "baseline"]
     if not baseline.empty:
-        axes.errorbar([100], [100 * baseline[metric].mean()], yerr=[100 * baseline[metric].std(ddof=0)],
-                      fmt="*", markersize=12, label="baseline")
+        axes.errorbar(
+            [100],
+            [100 * baseline[metric].mean()],
+            yerr=[100 * baseline[metric].std(ddof=0)],
+            fmt="*",
+            markersize=12,
+            label="baseline",
+        )
         series += 1
     for (stage, method), group in models[models["stage"] != "baseline"].groupby(["stage", "method"]):
         kept = group.assign(kept=100 * (1 - group["flops_reduction"])).groupby("target")
         points = kept.agg(kept=("kept", "mean"), mean=(metric, "mean"), std=(metric, "std")).sort_values("kept")
-        axes.errorbar(points["kept"], 100 * points["mean"], yerr=100 * points["std"].fillna(0), marker="o",
-                      capsize=3, label=f"{method} ({stage})")
+        axes.errorbar(
+            points["kept"],
+            100 * points["mean"],
+            yerr=100 * points["std"].fillna(0),
+            marker="o",
+            capsize=3,
+            label=f"{method} ({stage})",
+        )
         series += 1
     axes.set_xlabel("kept FLOPs (% of the baseline)")
     axes.set_ylabel(f"{metric.replace('test_', 'test ')} (%)")
@@ -73,8 +85,14 @@ def tick_tock_trace(trace: pd.DataFrame, title: str, out_stem: str | Path) -> in
     return series
 
 
-def channels_and_accuracy(pruned: dict[str, int], original: dict[str, int], shrunk: dict[str, int] | None,
-                          accuracies: dict[str, float], title: str, out_stem: str | Path) -> int:
+def channels_and_accuracy(
+    pruned: dict[str, int],
+    original: dict[str, int],
+    shrunk: dict[str, int] | None,
+    accuracies: dict[str, float],
+    title: str,
+    out_stem: str | Path,
+) -> int:
     """Fig. 5: per-layer channels of the pruned (and, once run, the uniformly shrunk) net against
     the original; accuracies of baseline, shrunk, pruned and pruned-from-scratch."""
     figure, (layers, bars) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]})
@@ -114,15 +132,29 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
         here = group[group["n"] > 0].sort_values("kept_flops_mean")
         if not here.empty and f"{change}_mean" in here and here[f"{change}_mean"].notna().any():
             ablation = here["kind"].iloc[0].startswith("ablation")
-            axes.errorbar(100 * here["kept_flops_mean"], 100 * here[f"{change}_mean"],
-                          yerr=100 * here[f"{change}_std"].fillna(0), marker="D" if ablation else "o",
-                          markersize=9 if method == "gate_decorator" else 6, linestyle="--" if ablation else "-",
-                          capsize=3, color=colour, label=f"{method} (run here)")
+            axes.errorbar(
+                100 * here["kept_flops_mean"],
+                100 * here[f"{change}_mean"],
+                yerr=100 * here[f"{change}_std"].fillna(0),
+                marker="D" if ablation else "o",
+                markersize=9 if method == "gate_decorator" else 6,
+                linestyle="--" if ablation else "-",
+                capsize=3,
+                color=colour,
+                label=f"{method} (run here)",
+            )
             series += 1
         quoted = group[group["n"] == 0]
         if not quoted.empty:
-            axes.plot(100 * quoted["kept_flops_mean"], 100 * quoted[f"{change}_mean"], marker="s",
-                      linestyle="none", markerfacecolor="none", color=colour, label=f"{method} (quoted)")
+            axes.plot(
+                100 * quoted["kept_flops_mean"],
+                100 * quoted[f"{change}_mean"],
+                marker="s",
+                linestyle="none",
+                markerfacecolor="none",
+                color=colour,
+                label=f"{method} (quoted)",
+            )
             series += 1
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_xlabel("kept FLOPs (% of the baseline)")

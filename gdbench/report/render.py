@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 
-def cell(mean, std=None, n: int = 1, *, signed: bool = False, paper=None, verdict: str | None = None,
-         digits: int = 2) -> str:
+def cell(
+    mean, std=None, n: int = 1, *, signed: bool = False, paper=None, verdict: str | None = None, digits: int = 2
+) -> str:
     """`mean` (a fraction) as a percentage; '' when there is none."""
     if mean is None or pd.isna(mean):
         return ""
@@ -28,14 +29,26 @@ def cell(mean, std=None, n: int = 1, *, signed: bool = False, paper=None, verdic
 def stat_cell(row, key: str, *, signed: bool = False, with_paper: bool = True) -> str:
     """The cell of `key` in a row holding `<key>_mean`, `<key>_std`, `n` and maybe `<key>_paper`
     and `<key>_verdict`."""
-    return cell(row.get(f"{key}_mean"), row.get(f"{key}_std"), int(row.get("n", 1) or 0), signed=signed,
-                paper=row.get(f"{key}_paper") if with_paper else None,
-                verdict=row.get(f"{key}_verdict") if with_paper else None)
+    return cell(
+        row.get(f"{key}_mean"),
+        row.get(f"{key}_std"),
+        int(row.get("n", 1) or 0),
+        signed=signed,
+        paper=row.get(f"{key}_paper") if with_paper else None,
+        verdict=row.get(f"{key}_verdict") if with_paper else None,
+    )
 
 
 def _tex(text: str) -> str:
-    return (str(text).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%")
-            .replace("±", r"$\pm$").replace("Δ", r"$\Delta$").replace("↓", r"$\downarrow$"))
+    return (
+        str(text)
+        .replace("\\", r"\textbackslash{}")
+        .replace("_", r"\_")
+        .replace("%", r"\%")
+        .replace("±", r"$\pm$")
+        .replace("Δ", r"$\Delta$")
+        .replace("↓", r"$\downarrow$")
+    )
 
 
 def markdown(header: list[str], rows: list[list[str]], title: str | None = None, note: str = "") -> str:
@@ -46,15 +59,25 @@ def markdown(header: list[str], rows: list[list[str]], title: str | None = None,
 
 
 def latex(header: list[str], rows: list[list[str]], caption: str) -> str:
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_tex(caption)}}}",
-             r"\begin{tabular}{" + "l" * len(header) + "}", r"\hline", " & ".join(map(_tex, header)) + r" \\",
-             r"\hline", *(" & ".join(map(_tex, cells)) + r" \\" for cells in rows), r"\hline",
-             r"\end{tabular}", r"\end{table}"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{_tex(caption)}}}",
+        r"\begin{tabular}{" + "l" * len(header) + "}",
+        r"\hline",
+        " & ".join(map(_tex, header)) + r" \\",
+        r"\hline",
+        *(" & ".join(map(_tex, cells)) + r" \\" for cells in rows),
+        r"\hline",
+        r"\end{tabular}",
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"
 
 
-def write(frame: pd.DataFrame, header: list[str], rows: list[list[str]], title: str, note: str,
-          out_stem: str | Path) -> list[Path]:
+def write(
+    frame: pd.DataFrame, header: list[str], rows: list[list[str]], title: str, note: str, out_stem: str | Path
+) -> list[Path]:
     """The table as Markdown (with its note), CSV (the numbers behind it) and LaTeX."""
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,10 @@ from gdbench.report import render
 from gdbench.track import stage_runs
 
 METRICS = ("test_top1", "test_top5", "test_miou", "flops_reduction", "params_reduction")
-FLOPS_NOTE = ("FLOPs = multiply-accumulates of conv and linear layers per input sample "
-              "(gdbench.flops); reductions are against the baseline of the same seed.")
+FLOPS_NOTE = (
+    "FLOPs = multiply-accumulates of conv and linear layers per input sample "
+    "(gdbench.flops); reductions are against the baseline of the same seed."
+)
 
 
 def evaluated_runs(uri: str, experiments: list[str], profile: str) -> pd.DataFrame:
@@ -36,8 +38,13 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     keys = ["experiment", "params.stage", "params.method", "params.target"]
     rows = []
     for (experiment, stage, method, target), group in runs.groupby(keys, sort=True):
-        row = {"experiment": experiment, "stage": stage, "method": method, "target": target,
-               "n": group["params.seed"].nunique()}
+        row = {
+            "experiment": experiment,
+            "stage": stage,
+            "method": method,
+            "target": target,
+            "n": group["params.seed"].nunique(),
+        }
         for metric in METRICS:
             column = f"metrics.{metric}"
             if column in group and group[column].notna().any():

@@ -17,12 +17,30 @@ from gdbench.report.render import stat_cell
 from gdbench.report.summary import FLOPS_NOTE
 
 ACCURACY = ("test_top1", "test_top5", "test_miou")
-COLUMNS = ("flops_reduction", "params_reduction", "baseline_test_top1", "test_top1", "test_top1_change",
-           "baseline_test_top5", "test_top5", "test_top5_change", "baseline_test_miou", "test_miou")
-LABELS = {"flops_reduction": "FLOPs ↓", "params_reduction": "Params ↓", "baseline_test_top1": "Baseline top-1",
-          "test_top1": "Pruned top-1", "test_top1_change": "Δ top-1", "baseline_test_top5": "Baseline top-5",
-          "test_top5": "Pruned top-5", "test_top5_change": "Δ top-5", "baseline_test_miou": "Baseline mIoU",
-          "test_miou": "Pruned mIoU"}
+COLUMNS = (
+    "flops_reduction",
+    "params_reduction",
+    "baseline_test_top1",
+    "test_top1",
+    "test_top1_change",
+    "baseline_test_top5",
+    "test_top5",
+    "test_top5_change",
+    "baseline_test_miou",
+    "test_miou",
+)
+LABELS = {
+    "flops_reduction": "FLOPs ↓",
+    "params_reduction": "Params ↓",
+    "baseline_test_top1": "Baseline top-1",
+    "test_top1": "Pruned top-1",
+    "test_top1_change": "Δ top-1",
+    "baseline_test_top5": "Baseline top-5",
+    "test_top5": "Pruned top-5",
+    "test_top5_change": "Δ top-5",
+    "baseline_test_miou": "Baseline mIoU",
+    "test_miou": "Pruned mIoU",
+}
 
 
 def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
@@ -30,8 +48,14 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
     and the change against it."""
     if runs.empty:
         return pd.DataFrame()
-    frame = pd.DataFrame({"stage": runs["params.stage"], "method": runs["params.method"],
-                          "target": runs["params.target"], "seed": runs["params.seed"].astype(int)})
+    frame = pd.DataFrame(
+        {
+            "stage": runs["params.stage"],
+            "method": runs["params.method"],
+            "target": runs["params.target"],
+            "seed": runs["params.seed"].astype(int),
+        }
+    )
     for metric in ("flops_reduction", "params_reduction", *ACCURACY):
         if f"metrics.{metric}" in runs:
             frame[metric] = runs[f"metrics.{metric}"].to_numpy()
@@ -48,8 +72,12 @@ def _expected_value(expected: list[dict], stage: str, method: str, target: str, 
     for row in expected:
         if metric.startswith("baseline_") and row["stage"] == "baseline" and row["metric"] == metric[9:]:
             return row
-        if (row["stage"] == stage and row.get("method", "gate_decorator") == method and row["metric"] == metric
-                and f"{row.get('target', '')}" == target):
+        if (
+            row["stage"] == stage
+            and row.get("method", "gate_decorator") == method
+            and row["metric"] == metric
+            and f"{row.get('target', '')}" == target
+        ):
             return row
     return None
 
@@ -71,15 +99,18 @@ def comparison(models: pd.DataFrame, expected: list[dict]) -> pd.DataFrame:
             paper = _expected_value(expected, stage, method, target, metric)
             if paper is not None:
                 row[f"{metric}_paper"] = paper["value"]
-                row[f"{metric}_verdict"] = ("within" if abs(row[f"{metric}_mean"] - paper["value"])
-                                            <= paper["tolerance"] else "outside")
+                row[f"{metric}_verdict"] = (
+                    "within" if abs(row[f"{metric}_mean"] - paper["value"]) <= paper["tolerance"] else "outside"
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 SIGNED = {"test_top1_change", "test_top5_change"}
-NOTE = "Ours: mean ± std over n seeds (the mean alone when n = 1), in %; paper values and verdicts against " \
-       "the experiment's tolerance."
+NOTE = (
+    "Ours: mean ± std over n seeds (the mean alone when n = 1), in %; paper values and verdicts against "
+    "the experiment's tolerance."
+)
 
 
 def _shown(table: pd.DataFrame) -> list[str]:
@@ -89,8 +120,16 @@ def _shown(table: pd.DataFrame) -> list[str]:
 def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     metrics = _shown(table)
     header = ["Stage", "Method", "Kept FLOPs", "n", *(LABELS[m] for m in metrics)]
-    rows = [[row["stage"], row["method"], row["target"], str(row["n"]),
-             *(stat_cell(row, m, signed=m in SIGNED) for m in metrics)] for _, row in table.iterrows()]
+    rows = [
+        [
+            row["stage"],
+            row["method"],
+            row["target"],
+            str(row["n"]),
+            *(stat_cell(row, m, signed=m in SIGNED) for m in metrics),
+        ]
+        for _, row in table.iterrows()
+    ]
     return header, rows
 
 
@@ -116,58 +155,94 @@ def quoted_rows(paper_csv: str | Path, experiment: str) -> pd.DataFrame:
     if not {"flops_reduction", "test_top1_change"} <= set(wide.columns):
         return pd.DataFrame()
     wide = wide.dropna()
-    return pd.DataFrame({"method": [row for _, row in wide.index], "table": [t for t, _ in wide.index],
-                         "flops_reduction": wide["flops_reduction"].to_numpy() / 100,
-                         "test_top1_change": wide["test_top1_change"].to_numpy() / 100})
+    return pd.DataFrame(
+        {
+            "method": [row for _, row in wide.index],
+            "table": [t for t, _ in wide.index],
+            "flops_reduction": wide["flops_reduction"].to_numpy() / 100,
+            "test_top1_change": wide["test_top1_change"].to_numpy() / 100,
+        }
+    )
 
 
-def methods_comparison(models: pd.DataFrame, quoted: pd.DataFrame, ablations: dict[str, str],
-                       metric: str = "test_top1") -> pd.DataFrame:
+def methods_comparison(
+    models: pd.DataFrame, quoted: pd.DataFrame, ablations: dict[str, str], metric: str = "test_top1"
+) -> pd.DataFrame:
     """Every method at every FLOPs target, fine-tuned, side by side: kept FLOPs, accuracy and its
     change against the same seed's baseline, as mean ± std over n seeds; each row says where its
     numbers come from ("run here (n seeds)" or "quoted from <paper, table>")."""
     rows = []
     tuned = models[models["stage"] == "finetune"] if not models.empty else models
     change = f"{metric}_change" if f"{metric}_change" in tuned else None
-    for (method, target), group in (tuned.groupby(["method", "target"]) if not tuned.empty else []):
+    for (method, target), group in tuned.groupby(["method", "target"]) if not tuned.empty else []:
         n = group["seed"].nunique()
-        row = {"method": method, "kind": f"ablation of {ablations[method]}" if method in ablations else "method",
-               "target": target, "n": n, "source": f"run here ({n} seed{'s' if n > 1 else ''})",
-               "kept_flops_mean": (1 - group["flops_reduction"]).mean(),
-               f"{metric}_mean": group[metric].mean(), f"{metric}_std": group[metric].std(ddof=1) if n > 1 else 0.0}
+        row = {
+            "method": method,
+            "kind": f"ablation of {ablations[method]}" if method in ablations else "method",
+            "target": target,
+            "n": n,
+            "source": f"run here ({n} seed{'s' if n > 1 else ''})",
+            "kept_flops_mean": (1 - group["flops_reduction"]).mean(),
+            f"{metric}_mean": group[metric].mean(),
+            f"{metric}_std": group[metric].std(ddof=1) if n > 1 else 0.0,
+        }
         if change:
             row[f"{metric}_change_mean"] = group[change].mean()
             row[f"{metric}_change_std"] = group[change].std(ddof=1) if n > 1 else 0.0
         rows.append(row)
     for _, quote in quoted.iterrows():
-        rows.append({"method": quote["method"], "kind": "method", "target": "", "n": 0,
-                     "source": f"quoted from You et al. 2019, {quote['table']}",
-                     "kept_flops_mean": 1 - quote["flops_reduction"],
-                     f"{metric}_change_mean": quote["test_top1_change"]})
+        rows.append(
+            {
+                "method": quote["method"],
+                "kind": "method",
+                "target": "",
+                "n": 0,
+                "source": f"quoted from You et al. 2019, {quote['table']}",
+                "kept_flops_mean": 1 - quote["flops_reduction"],
+                f"{metric}_change_mean": quote["test_top1_change"],
+            }
+        )
     table = pd.DataFrame(rows)
     return table.sort_values(["kind", "target", "method"], kind="stable").reset_index(drop=True) if rows else table
 
 
-METHODS_NOTE = "Fine-tuned models; % and % points, mean ± std over the seeds run here; Δ against the same " \
-               "seed's baseline."
+METHODS_NOTE = (
+    "Fine-tuned models; % and % points, mean ± std over the seeds run here; Δ against the same seed's baseline."
+)
 
 
 def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
     label = metric.replace("test_", "")
     header = ["Method", "Kind", "Target", "Kept FLOPs", label, f"Δ {label}", "Source"]
-    rows = [[row["method"], row["kind"], row["target"], stat_cell(row, "kept_flops"), stat_cell(row, metric),
-             stat_cell(row, f"{metric}_change", signed=True), row["source"]] for _, row in table.iterrows()]
+    rows = [
+        [
+            row["method"],
+            row["kind"],
+            row["target"],
+            stat_cell(row, "kept_flops"),
+            stat_cell(row, metric),
+            stat_cell(row, f"{metric}_change", signed=True),
+            row["source"],
+        ]
+        for _, row in table.iterrows()
+    ]
     return header, rows
 
 
 def methods_markdown(table: pd.DataFrame, title: str, metric: str = "test_top1") -> str:
-    return render.markdown(*_methods_cells(table, metric), f"{title}: methods at matched FLOPs",
-                           f"{METHODS_NOTE} {FLOPS_NOTE}")
+    return render.markdown(
+        *_methods_cells(table, metric), f"{title}: methods at matched FLOPs", f"{METHODS_NOTE} {FLOPS_NOTE}"
+    )
 
 
 def write_methods_table(table: pd.DataFrame, title: str, out_stem: str | Path, metric: str = "test_top1") -> list[Path]:
-    return render.write(table, *_methods_cells(table, metric), f"{title}: methods at matched FLOPs",
-                        f"{METHODS_NOTE} {FLOPS_NOTE}", out_stem)
+    return render.write(
+        table,
+        *_methods_cells(table, metric),
+        f"{title}: methods at matched FLOPs",
+        f"{METHODS_NOTE} {FLOPS_NOTE}",
+        out_stem,
+    )
 
 
 def headline_rows(table: pd.DataFrame, title: str, metric: str) -> list[str]:
@@ -180,12 +255,21 @@ def headline_rows(table: pd.DataFrame, title: str, metric: str) -> list[str]:
     for _, row in chosen.iterrows():
         kept = 1 - row.get("flops_reduction_mean", float("nan"))
         change = f"{metric}_change" if f"{metric}_change_mean" in row else None
-        rows.append([title, f"{100 * kept:.1f} %", stat_cell(row, metric),
-                     stat_cell(row, change, signed=True) if change else "", str(row["n"])])
+        rows.append(
+            [
+                title,
+                f"{100 * kept:.1f} %",
+                stat_cell(row, metric),
+                stat_cell(row, change, signed=True) if change else "",
+                str(row["n"]),
+            ]
+        )
     return rows
 
 
 def headline_markdown(rows: list[list[str]], profile: str) -> str:
     header = ["experiment", "kept FLOPs", "pruned, fine-tuned (paper)", "Δ vs baseline (paper)", "seeds"]
-    intro = f"Profile `{profile}`, Gate Decorator, mean ± std over the seeds, in %; read from MLflow by the report rule."
+    intro = (
+        f"Profile `{profile}`, Gate Decorator, mean ± std over the seeds, in %; read from MLflow by the report rule."
+    )
     return f"{intro}\n\n" + render.markdown(header, rows)

@@ -19,8 +19,7 @@ from gdbench.pruning.score import GateScoreCollector
 from gdbench.pruning.ticktock import TickTock, TickTockConfig
 from gdbench.train import train_one_epoch
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 CUDA = torch.device("cuda")
 
 
@@ -33,10 +32,13 @@ def _exact_float32():
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
 
 
-@pytest.mark.parametrize("build, shape", [
-    (lambda: resnet_cifar(56, 10), (8, 3, 32, 32)),
-    (lambda: torchvision.models.resnet50(weights=None), (4, 3, 96, 96)),
-])
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: resnet_cifar(56, 10), (8, 3, 32, 32)),
+        (lambda: torchvision.models.resnet50(weights=None), (4, 3, 96, 96)),
+    ],
+)
 def test_masked_equals_pruned_on_cuda(build, shape):
     x = torch.randn(shape, device=CUDA)
     model = decorate(build(), x[:1].cpu()).to(CUDA).eval()
@@ -45,8 +47,7 @@ def test_masked_equals_pruned_on_cuda(build, shape):
             layer.gate.uniform_(0.5, 1.5)
     graph = GateGraph(model, x[:1])
     groups = [g for g in graph.groups if g.prunable]
-    states = [GroupState(torch.rand(g.width), len(g.names), floor_channels(g.original_width, 0.1))
-              for g in groups]
+    states = [GroupState(torch.rand(g.width), len(g.names), floor_channels(g.original_width, 0.1)) for g in groups]
     keeps = plan_tick(states, 0.3)
     with torch.no_grad():
         for group, keep in zip(groups, keeps):
@@ -80,16 +81,26 @@ def test_ticktock_on_cuda_reaches_its_target(tmp_path):
     generator = torch.Generator().manual_seed(0)
     targets = torch.randint(0, 4, (96,), generator=generator)
     inputs = torch.randn(96, 3, 16, 16, generator=generator) * 0.5 + targets.view(-1, 1, 1, 1) * 0.5
-    batches = [(inputs[i:i + 32], targets[i:i + 32]) for i in range(0, 96, 32)]
+    batches = [(inputs[i : i + 32], targets[i : i + 32]) for i in range(0, 96, 32)]
     model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(1, 3, 16, 16)).to(CUDA)
-    config = TickTockConfig(target_flops_ratio=0.45, save_flops_ratios=(0.6,), prune_fraction_per_tick=0.06,
-                            ticks_per_tock=3, tock_epochs=1)
-    trace = TickTock(model, batches, nn.CrossEntropyLoss(), config, device=CUDA,
-                     example_inputs=torch.zeros(1, 3, 16, 16, device=CUDA), save_dir=tmp_path).run()
+    config = TickTockConfig(
+        target_flops_ratio=0.45, save_flops_ratios=(0.6,), prune_fraction_per_tick=0.06, ticks_per_tock=3, tock_epochs=1
+    )
+    trace = TickTock(
+        model,
+        batches,
+        nn.CrossEntropyLoss(),
+        config,
+        device=CUDA,
+        example_inputs=torch.zeros(1, 3, 16, 16, device=CUDA),
+        save_dir=tmp_path,
+    ).run()
     assert trace[-1]["flops_ratio"] <= 0.45
     assert all(p.is_cuda for p in model.parameters())
-    assert count_flops(model.cpu(), (3, 16, 16)).flops < 0.46 * count_flops(
-        decorate(resnet_cifar(14, 4, base_width=8)), (3, 16, 16)).flops
+    assert (
+        count_flops(model.cpu(), (3, 16, 16)).flops
+        < 0.46 * count_flops(decorate(resnet_cifar(14, 4, base_width=8)), (3, 16, 16)).flops
+    )
 
 
 def test_bf16_channels_last_training_on_the_device_tensor_path_learns():
@@ -117,10 +128,24 @@ def test_fit_with_cuda_graphs_learns_checkpoints_and_evaluates(tmp_path):
     train = CifarTensorBatches(images, labels, 128, True, CUDA, channels_last=True)
     test = CifarTensorBatches(images[:512], labels[:512], 256, False, CUDA, channels_last=True)
     model = resnet_cifar(20, 10).to(CUDA)
-    config = TrainConfig(epochs=3, lr=0.05, schedule="cosine", bf16=True, channels_last=True, compile=True,
-                         compile_mode="reduce-overhead")
-    history = fit(model, train, nn.CrossEntropyLoss(), config, CUDA, checkpoint_path=tmp_path / "c.pt",
-                  evaluate=lambda m: evaluate_classifier(m, test, CUDA))
+    config = TrainConfig(
+        epochs=3,
+        lr=0.05,
+        schedule="cosine",
+        bf16=True,
+        channels_last=True,
+        compile=True,
+        compile_mode="reduce-overhead",
+    )
+    history = fit(
+        model,
+        train,
+        nn.CrossEntropyLoss(),
+        config,
+        CUDA,
+        checkpoint_path=tmp_path / "c.pt",
+        evaluate=lambda m: evaluate_classifier(m, test, CUDA),
+    )
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
     assert history[-1]["top1"] > 0.5
     saved = load_checkpoint(tmp_path / "c.pt", map_location=CUDA)

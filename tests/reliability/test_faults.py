@@ -72,10 +72,15 @@ def _log_runs(uri, worker):
     from gdbench.track import log_stage
 
     for job in range(3):
-        log_stage(uri, "resnet56_cifar10", "stress", f"job/{worker}/{job}",
-                  params={"worker": worker, "job": job, "nested": {"a": 1, "b": [1, 2]}},
-                  metrics={"final": worker + job / 10},
-                  history=[{"loss": 1.0 / (epoch + 1), "val_top1": 0.1 * epoch} for epoch in range(5)])
+        log_stage(
+            uri,
+            "resnet56_cifar10",
+            "stress",
+            f"job/{worker}/{job}",
+            params={"worker": worker, "job": job, "nested": {"a": 1, "b": [1, 2]}},
+            metrics={"final": worker + job / 10},
+            history=[{"loss": 1.0 / (epoch + 1), "val_top1": 0.1 * epoch} for epoch in range(5)],
+        )
 
 
 @pytest.mark.reliability("concurrency")
@@ -96,5 +101,6 @@ def test_four_concurrent_jobs_lose_no_run_param_or_metric(tmp_path):
     assert runs["params.nested.a"].eq("1").all() and runs["params.worker"].nunique() == 4
     assert sorted(runs["metrics.final"]) == pytest.approx(sorted(w + j / 10 for w in range(4) for j in range(3)))
     from mlflow.tracking import MlflowClient
+
     client = MlflowClient(uri)
     assert all(len(client.get_metric_history(run_id, "loss")) == 5 for run_id in runs["run_id"])

@@ -16,8 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 # Placeholders a rule may leave unquoted: wildcards whose constraint (workflow/rules/common.smk)
 # admits no shell metacharacter, params that are integers or names from a schema enum, and the
 # settings hash (hex digits).
-SAFE_UNQUOTED = {"wildcards.seed", "wildcards.target", "wildcards.variant", "wildcards.stage",
-                 "params.gpus", "params.per_class", "params.experiments", "params.settings"}
+SAFE_UNQUOTED = {
+    "wildcards.seed",
+    "wildcards.target",
+    "wildcards.variant",
+    "wildcards.stage",
+    "params.gpus",
+    "params.per_class",
+    "params.experiments",
+    "params.settings",
+}
 
 
 def _shell_strings() -> list[tuple[str, str]]:
@@ -49,9 +57,22 @@ def test_dag_runs_in_a_folder_named_with_shell_metacharacters(tmp_path):
     """A working folder whose name would run a command if a rule pasted it into a shell unquoted."""
     hostile = tmp_path / 'run dir; touch PWNED; $(touch PWNED2) `touch PWNED3` "q'  # no ' (see below)
     hostile.mkdir()
-    command = [sys.executable, "-m", "snakemake", "results/smoke/data_ready/cifar10.json",
-               "results/smoke/tracking_ready.json", "--snakefile", str(REPO / "Snakefile"), "--directory", str(hostile),
-               "--cores", "1", "--configfile", str(REPO / "configs" / "config.yaml"), str(REPO / "configs" / "smoke.yaml")]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "results/smoke/data_ready/cifar10.json",
+        "results/smoke/tracking_ready.json",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(hostile),
+        "--cores",
+        "1",
+        "--configfile",
+        str(REPO / "configs" / "config.yaml"),
+        str(REPO / "configs" / "smoke.yaml"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert (hostile / "results" / "smoke" / "data_ready" / "cifar10.json").is_file()
@@ -93,9 +114,12 @@ def test_mlflow_ui_binds_to_this_machine_only_by_default(tmp_path):
 
     assert ui_command(str(tmp_path), "127.0.0.1", 5000)[-4:] == ["--host", "127.0.0.1", "--port", "5000"]
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gdbench.cli", "ui", "--results", str(tmp_path),
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gdbench.cli", "ui", "--results", str(tmp_path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not _listening_addresses(port) and time.monotonic() < deadline and server.poll() is None:

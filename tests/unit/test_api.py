@@ -29,7 +29,7 @@ def test_readme_example_prunes_a_torchvision_model(capsys):
     assert after.flops <= 0.5 * before.flops
     assert after.params < before.params
     assert not any(isinstance(m, GATED_TYPES) for m in pruned.modules())  # plain torch model
-    assert not any(isinstance(m, GATED_TYPES) for m in model.modules())   # input left untouched
+    assert not any(isinstance(m, GATED_TYPES) for m in model.modules())  # input left untouched
     assert pruned(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert "FLOPs" in capsys.readouterr().out
 
@@ -41,7 +41,8 @@ def test_prune_takes_any_method_by_name():
     torch.manual_seed(0)
     model = resnet_cifar(14, 4, base_width=8)
     batches = [(torch.randn(8, 3, 16, 16), torch.randint(0, 4, (8,))) for _ in range(2)]
-    pruned = gdbench.prune(model, batches, 0.6, method="l1_norm", example_inputs=torch.zeros(1, 3, 16, 16),
-                           prune_fraction_per_tick=0.05)
+    pruned = gdbench.prune(
+        model, batches, 0.6, method="l1_norm", example_inputs=torch.zeros(1, 3, 16, 16), prune_fraction_per_tick=0.05
+    )
     assert gdbench.count_flops(pruned, (3, 16, 16)).flops <= 0.6 * gdbench.count_flops(model, (3, 16, 16)).flops
     assert not any(isinstance(m, GATED_TYPES) for m in pruned.modules())

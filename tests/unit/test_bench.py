@@ -18,17 +18,26 @@ def test_latency_reports_speedups_against_flops():
     result = latency("resnet20", 0.5, batch_sizes=(2,), repeats=2, device="cpu")
     assert result["batch2_speedup"] == pytest.approx(result["batch2_baseline_ms"] / result["batch2_pruned_ms"])
     assert result["batch2_speedup_over_flops_speedup"] == pytest.approx(
-        result["batch2_speedup"] * result["flops_ratio"])
+        result["batch2_speedup"] * result["flops_ratio"]
+    )
 
 
 def test_throughput_measures_every_requested_path():
-    result = train_throughput("resnet20", ("dataloader", "tensor", "tensor_bf16_cl"), samples=128,
-                              batch_size=64, epochs=1, workers=0, device="cpu")
+    result = train_throughput(
+        "resnet20",
+        ("dataloader", "tensor", "tensor_bf16_cl"),
+        samples=128,
+        batch_size=64,
+        epochs=1,
+        workers=0,
+        device="cpu",
+    )
     for variant in ("dataloader", "tensor", "tensor_bf16_cl"):
         assert result[f"{variant}_images_per_s"] > 0
         assert result[f"{variant}_s_per_cifar10_epoch"] == pytest.approx(50_000 / result[f"{variant}_images_per_s"])
     assert result["ratio_tensor_to_dataloader"] == pytest.approx(
-        result["tensor_images_per_s"] / result["dataloader_images_per_s"])
+        result["tensor_images_per_s"] / result["dataloader_images_per_s"]
+    )
 
 
 def test_step_profile_splits_a_step_into_host_and_device_time():

@@ -33,6 +33,7 @@ def test_bench_prune_step_reports_both_sides(tmp_path):
     result = _gdbench("bench", "prune-step", "--model", "resnet20", "--steps", "2", "--json", str(out))
     assert result.returncode == 0, result.stderr
     import json
+
     data = json.loads(out.read_text())
     assert data["gate_decorator_step"] > 0 and data["torch_pruning_step"] > 0
     assert data["ratio_gate_decorator_to_torch_pruning"] == data["gate_decorator_step"] / data["torch_pruning_step"]
@@ -50,8 +51,10 @@ def test_data_synth_then_missing_dataset_error_names_the_file(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cifar-10-batches-py" / "data_batch_5").is_file()
     (tmp_path / "cifar-10-batches-py" / "manifest.json").unlink()
+    import pytest
+
     from gdbench.data.cifar import load_cifar
     from gdbench.data.integrity import DataError
-    import pytest
+
     with pytest.raises(DataError, match="manifest.json is missing"):
         load_cifar(tmp_path, "cifar10", "train")

@@ -17,8 +17,13 @@ def config():
 
 def test_default_config_is_the_paper_run(config):
     resolved = resolve(config, EXPERIMENTS)
-    assert set(resolved["experiments"]) == {"resnet56_cifar10", "vgg16m_cifar100", "vgg16m_cub200",
-                                            "resnet50_imagenet", "fcn8s_voc"}
+    assert set(resolved["experiments"]) == {
+        "resnet56_cifar10",
+        "vgg16m_cifar100",
+        "vgg16m_cub200",
+        "resnet50_imagenet",
+        "fcn8s_voc",
+    }
     for name in ("resnet56_cifar10", "vgg16m_cifar100"):
         assert len(resolved["experiments"][name]["seeds"]) >= 3  # CIFAR: at least 3 seeds
 
@@ -30,32 +35,59 @@ def test_smoke_config_resolves(config):
 
 
 @pytest.mark.reliability("bad config")
-@pytest.mark.parametrize("override, message", [
-    ({"prune": {"tick_fracton": 0.1}}, r"prune: unknown key\(s\) 'tick_fracton'; allowed: .*prune_fraction_per_tick"),
-    ({"train": {"lr": -1}}, r"train\.lr: -1 is invalid"),
-    ({"train": {"schedule": "linear"}}, r"train\.schedule: 'linear' is not allowed; allowed: 'step', 'cosine', 'triangular'"),
-    ({"model": {"name": "resnet57"}}, r"model\.name: 'resnet57' is not allowed"),
-    ({"data": {"dataset": "mnist"}}, r"data\.dataset: 'mnist' is not allowed"),
-    ({"prune": {"target_flops_ratio": 1.5}}, r"prune\.target_flops_ratio: 1\.5 is invalid"),
-    ({"seeds": []}, r"seeds: \[\] is invalid"),
-    ({"prune": {"save_flops_ratios": [0.2]}}, r"every save point must be >= prune\.target_flops_ratio"),
-    ({"finetune": {"lr_min": 0.1, "lr_max": 0.01}}, r"finetune\.lr_min must not exceed finetune\.lr_max"),
-    ({"model": {"name": "fcn8s_vgg16"}}, r"does not fit data\.dataset 'cifar10'"),
-    ({"train": {"lr": "0.1"}}, r"train\.lr: '0\.1' is invalid \('0\.1' is not of type 'number'\)"),
-    ({"prune": {"tick_data_fraction": 0}}, r"prune\.tick_data_fraction: 0 is invalid"),
-    ({"seeds": [0, 0]}, r"seeds: \[0, 0\] is invalid .*non-unique"),
-    ({"gpus": -1}, r"gpus: -1 is invalid"),
-    ({"scratch": ["scratch_x"]}, r"scratch\.0: 'scratch_x' is not allowed"),
-    ({"model": {"kwargs": {"shortcut": "C"}}}, r"model\.kwargs\.shortcut: 'C' is not allowed"),
-    ({"methods": ["l2_norm"]}, r"methods\.0: 'l2_norm' is not allowed"),
-    ({"method_settings": {"network_slimming": {"sparsity_wieght": 1e-4}}},
-     r"method_settings\.network_slimming: unknown key\(s\) 'sparsity_wieght'"),
-    ({"method_settings": {"network_slimming": {"sparsity_weight": -1}}}, r"sparsity_weight: -1 is invalid"),
-    ({"prune": {"tock_lr_min": 0.1, "tock_lr_max": 0.01}}, r"prune\.tock_lr_min must not exceed prune\.tock_lr_max"),
-    ({"data": {"batch_size": 0}}, r"data\.batch_size: 0 is invalid"),
-    ({"expected": [{"stage": "finetune", "target": 0.35, "metric": "test_top1", "value": 0.9, "tolerance": 0.01,
-                    "source": "x"}]}, r"expected\.0\.target 0\.35 is not one of prune\.save_flops_ratios"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            {"prune": {"tick_fracton": 0.1}},
+            r"prune: unknown key\(s\) 'tick_fracton'; allowed: .*prune_fraction_per_tick",
+        ),
+        ({"train": {"lr": -1}}, r"train\.lr: -1 is invalid"),
+        (
+            {"train": {"schedule": "linear"}},
+            r"train\.schedule: 'linear' is not allowed; allowed: 'step', 'cosine', 'triangular'",
+        ),
+        ({"model": {"name": "resnet57"}}, r"model\.name: 'resnet57' is not allowed"),
+        ({"data": {"dataset": "mnist"}}, r"data\.dataset: 'mnist' is not allowed"),
+        ({"prune": {"target_flops_ratio": 1.5}}, r"prune\.target_flops_ratio: 1\.5 is invalid"),
+        ({"seeds": []}, r"seeds: \[\] is invalid"),
+        ({"prune": {"save_flops_ratios": [0.2]}}, r"every save point must be >= prune\.target_flops_ratio"),
+        ({"finetune": {"lr_min": 0.1, "lr_max": 0.01}}, r"finetune\.lr_min must not exceed finetune\.lr_max"),
+        ({"model": {"name": "fcn8s_vgg16"}}, r"does not fit data\.dataset 'cifar10'"),
+        ({"train": {"lr": "0.1"}}, r"train\.lr: '0\.1' is invalid \('0\.1' is not of type 'number'\)"),
+        ({"prune": {"tick_data_fraction": 0}}, r"prune\.tick_data_fraction: 0 is invalid"),
+        ({"seeds": [0, 0]}, r"seeds: \[0, 0\] is invalid .*non-unique"),
+        ({"gpus": -1}, r"gpus: -1 is invalid"),
+        ({"scratch": ["scratch_x"]}, r"scratch\.0: 'scratch_x' is not allowed"),
+        ({"model": {"kwargs": {"shortcut": "C"}}}, r"model\.kwargs\.shortcut: 'C' is not allowed"),
+        ({"methods": ["l2_norm"]}, r"methods\.0: 'l2_norm' is not allowed"),
+        (
+            {"method_settings": {"network_slimming": {"sparsity_wieght": 1e-4}}},
+            r"method_settings\.network_slimming: unknown key\(s\) 'sparsity_wieght'",
+        ),
+        ({"method_settings": {"network_slimming": {"sparsity_weight": -1}}}, r"sparsity_weight: -1 is invalid"),
+        (
+            {"prune": {"tock_lr_min": 0.1, "tock_lr_max": 0.01}},
+            r"prune\.tock_lr_min must not exceed prune\.tock_lr_max",
+        ),
+        ({"data": {"batch_size": 0}}, r"data\.batch_size: 0 is invalid"),
+        (
+            {
+                "expected": [
+                    {
+                        "stage": "finetune",
+                        "target": 0.35,
+                        "metric": "test_top1",
+                        "value": 0.9,
+                        "tolerance": 0.01,
+                        "source": "x",
+                    }
+                ]
+            },
+            r"expected\.0\.target 0\.35 is not one of prune\.save_flops_ratios",
+        ),
+    ],
+)
 def test_bad_experiment_settings_name_the_key(config, override, message):
     bad = copy.deepcopy(config)
     bad["overrides"] = {"resnet56_cifar10": override}
@@ -65,14 +97,20 @@ def test_bad_experiment_settings_name_the_key(config, override, message):
 
 
 @pytest.mark.reliability("bad config")
-@pytest.mark.parametrize("change, message", [
-    ({"experimnts": ["resnet56_cifar10"]}, r"unknown key\(s\) 'experimnts'"),
-    ({"device": "gpu"}, r"device: 'gpu' is invalid"),
-    ({"methods": ["magic"]}, r"methods\.0: 'magic' is not allowed"),
-    ({"experiments": ["resnet56_cifar100"]}, r"experiments\.0: 'resnet56_cifar100' is not allowed"),
-    ({"synthetic_data": "yes"}, r"synthetic_data: 'yes' is invalid"),
-    ({"overrides": {"resnet56_cifar1O": {}}}, r"overrides: 'resnet56_cifar1O' does not match|overrides: .*resnet56_cifar1O"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"experimnts": ["resnet56_cifar10"]}, r"unknown key\(s\) 'experimnts'"),
+        ({"device": "gpu"}, r"device: 'gpu' is invalid"),
+        ({"methods": ["magic"]}, r"methods\.0: 'magic' is not allowed"),
+        ({"experiments": ["resnet56_cifar100"]}, r"experiments\.0: 'resnet56_cifar100' is not allowed"),
+        ({"synthetic_data": "yes"}, r"synthetic_data: 'yes' is invalid"),
+        (
+            {"overrides": {"resnet56_cifar1O": {}}},
+            r"overrides: 'resnet56_cifar1O' does not match|overrides: .*resnet56_cifar1O",
+        ),
+    ],
+)
 def test_bad_run_settings_name_the_key(config, change, message):
     with pytest.raises(ConfigError, match=message):
         resolve({**config, **change}, EXPERIMENTS)
@@ -111,8 +149,9 @@ def test_missing_and_malformed_files_are_named(tmp_path):
 
 
 def test_overrides_merge_key_by_key():
-    merged = deep_merge({"train": {"lr": 0.1, "epochs": 160}, "seeds": [0, 1, 2]},
-                       {"train": {"epochs": 2}, "seeds": [0]})
+    merged = deep_merge(
+        {"train": {"lr": 0.1, "epochs": 160}, "seeds": [0, 1, 2]}, {"train": {"epochs": 2}, "seeds": [0]}
+    )
     assert merged == {"train": {"lr": 0.1, "epochs": 2}, "seeds": [0]}
 
 
@@ -127,4 +166,5 @@ def test_schema_names_match_the_registries():
     assert set(properties["model"]["properties"]["name"]["enum"]) == set(MODELS)
     assert set(properties["data"]["properties"]["dataset"]["enum"]) == set(DATASETS)
     assert set(schema("config")["properties"]["experiments"]["items"]["enum"]) == {
-        path.stem for path in EXPERIMENTS.glob("*.yaml")}
+        path.stem for path in EXPERIMENTS.glob("*.yaml")
+    }

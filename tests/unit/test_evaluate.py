@@ -9,9 +9,11 @@ def test_miou_against_a_hand_computed_confusion_matrix():
     targets = torch.tensor([0, 0, 1, 1, 1, 2, 255, 2])
     predictions = torch.tensor([0, 1, 1, 1, 0, 2, 0, 1])
     confusion = confusion_matrix(predictions, targets, num_classes=3)
-    assert confusion.tolist() == [[1, 1, 0],   # class 0: one right, one taken for 1
-                                  [1, 2, 0],   # class 1: two right, one taken for 0
-                                  [0, 1, 1]]   # class 2: one right, one taken for 1; 255 ignored
+    assert confusion.tolist() == [
+        [1, 1, 0],  # class 0: one right, one taken for 1
+        [1, 2, 0],  # class 1: two right, one taken for 0
+        [0, 1, 1],
+    ]  # class 2: one right, one taken for 1; 255 ignored
     # IoU: class 0 = 1 / (2 + 2 - 1) = 1/3; class 1 = 2 / (3 + 4 - 2) = 2/5; class 2 = 1 / 2
     assert mean_iou(confusion) == pytest.approx((1 / 3 + 2 / 5 + 1 / 2) / 3)
 
@@ -29,8 +31,7 @@ def test_labels_out_of_range_are_refused():
 
 
 def test_topk():
-    logits = torch.tensor([[0.1, 0.5, 0.4, 0.0, 0.0, 0.0],
-                           [0.9, 0.0, 0.0, 0.0, 0.0, 0.1]])
+    logits = torch.tensor([[0.1, 0.5, 0.4, 0.0, 0.0, 0.0], [0.9, 0.0, 0.0, 0.0, 0.0, 0.1]])
     assert topk_correct(logits, torch.tensor([2, 5]), ks=(1, 2)) == {1: 0, 2: 2}
 
 

@@ -47,12 +47,16 @@ def test_thop_mode_gives_the_authors_127_932_m():
     assert flops == pytest.approx(127.932e6, rel=1e-5)
 
 
-@pytest.mark.parametrize("build, shape", [
-    (lambda: resnet_cifar(56, 10, "B"), (1, 3, 32, 32)),
-    (lambda: resnet_cifar(56, 10, "A"), (1, 3, 32, 32)),
-    (lambda: VGG(100), (1, 3, 32, 32)),
-    (lambda: torchvision.models.resnet18(weights=None), (1, 3, 64, 64)),
-], ids=["resnet56-B", "resnet56-A", "vgg16", "resnet18"])
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: resnet_cifar(56, 10, "B"), (1, 3, 32, 32)),
+        (lambda: resnet_cifar(56, 10, "A"), (1, 3, 32, 32)),
+        (lambda: VGG(100), (1, 3, 32, 32)),
+        (lambda: torchvision.models.resnet18(weights=None), (1, 3, 64, 64)),
+    ],
+    ids=["resnet56-B", "resnet56-A", "vgg16", "resnet18"],
+)
 def test_thop_mode_equals_thop(build, shape):
     model = build().eval()
     reference, _ = thop.profile(model, inputs=(torch.zeros(shape),), verbose=False)
@@ -61,7 +65,9 @@ def test_thop_mode_equals_thop(build, shape):
 
 
 def test_torchvision_resnet50_is_4_09_g():
-    assert count_flops(torchvision.models.resnet50(weights=None), (3, 224, 224)).flops == pytest.approx(4.09e9, rel=2e-3)
+    assert count_flops(torchvision.models.resnet50(weights=None), (3, 224, 224)).flops == pytest.approx(
+        4.09e9, rel=2e-3
+    )
 
 
 def _flop_counter(model, shape):

@@ -66,12 +66,16 @@ def _randomize_gates(model: nn.Module) -> None:
             layer.gate.uniform_(0.2, 1.5)
 
 
-@pytest.mark.parametrize("build", [
-    lambda: resnet_cifar(20, 10, "B"),
-    lambda: resnet_cifar(20, 10, "A"),
-    lambda: FCN(21, "8s", width_divisor=16),
-    lambda: torchvision.models.resnet18(weights=None, num_classes=7),
-], ids=["resnet20-B", "resnet20-A", "fcn8s", "torchvision-resnet18"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: resnet_cifar(20, 10, "B"),
+        lambda: resnet_cifar(20, 10, "A"),
+        lambda: FCN(21, "8s", width_divisor=16),
+        lambda: torchvision.models.resnet18(weights=None, num_classes=7),
+    ],
+    ids=["resnet20-B", "resnet20-A", "fcn8s", "torchvision-resnet18"],
+)
 def test_undecorate_decorate_computes_the_same(build):
     model = build().eval()
     x = torch.randn(2, 3, 64, 64)

@@ -19,8 +19,10 @@ def _job(state_dir, count, devices, hold, log_path):
 def _run(jobs, tmp_path):
     log = tmp_path / "log.jsonl"
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_job, args=(tmp_path / "slots", count, devices, hold, log))
-                 for count, devices, hold in jobs]
+    processes = [
+        context.Process(target=_job, args=(tmp_path / "slots", count, devices, hold, log))
+        for count, devices, hold in jobs
+    ]
     for process in processes:
         process.start()
     for process in processes:
@@ -36,7 +38,7 @@ def _overlapping(a, b):
 @pytest.mark.reliability("concurrency")
 def test_concurrent_jobs_get_distinct_devices(tmp_path):
     records = _run([(1, [0, 1, 2, 3], 3.0)] * 4, tmp_path)
-    pairs = [(a, b) for i, a in enumerate(records) for b in records[i + 1:] if _overlapping(a, b)]
+    pairs = [(a, b) for i, a in enumerate(records) for b in records[i + 1 :] if _overlapping(a, b)]
     assert pairs, "the jobs never ran at the same time"
     for a, b in pairs:
         assert not set(a["devices"]) & set(b["devices"])
@@ -72,6 +74,7 @@ def test_no_gpu_means_cpu_and_too_many_is_an_error(tmp_path):
 def test_cuda_visible_devices_is_set_while_held(tmp_path, monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     import os
+
     with gpu_slots(2, tmp_path, devices=[3, 5]):
         assert os.environ["CUDA_VISIBLE_DEVICES"] == "3,5"
     assert "CUDA_VISIBLE_DEVICES" not in os.environ

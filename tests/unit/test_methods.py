@@ -22,20 +22,36 @@ def _data(samples=96, batch_size=32):
     generator = torch.Generator().manual_seed(0)
     targets = torch.randint(0, 4, (samples,), generator=generator)
     inputs = torch.randn(samples, 3, 16, 16, generator=generator) * 0.5 + targets.view(-1, 1, 1, 1) * 0.5
-    return [(inputs[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, samples, batch_size)]
+    return [(inputs[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, samples, batch_size)]
 
 
 def _config(**settings):
-    return TickTockConfig(**{"target_flops_ratio": 0.45, "save_flops_ratios": (0.6, 0.45),
-                             "prune_fraction_per_tick": 0.06, "ticks_per_tock": 3, "tock_epochs": 1, **settings})
+    return TickTockConfig(
+        **{
+            "target_flops_ratio": 0.45,
+            "save_flops_ratios": (0.6, 0.45),
+            "prune_fraction_per_tick": 0.06,
+            "ticks_per_tock": 3,
+            "tock_epochs": 1,
+            **settings,
+        }
+    )
 
 
 def _pruned(name, tmp_path, seed=0, base_width=8, **settings):
     torch.manual_seed(0)
     model = decorate(resnet_cifar(14, 4, base_width=base_width), torch.zeros(SHAPE))
     widths = {n: layer.gate.numel() for n, layer in gated_layers(model)}
-    pruner = build_pruner(name, model, _data(), nn.CrossEntropyLoss(), _config(**settings), seed=seed,
-                          example_inputs=torch.zeros(SHAPE), save_dir=tmp_path)
+    pruner = build_pruner(
+        name,
+        model,
+        _data(),
+        nn.CrossEntropyLoss(),
+        _config(**settings),
+        seed=seed,
+        example_inputs=torch.zeros(SHAPE),
+        save_dir=tmp_path,
+    )
     return pruner, pruner.run(), widths
 
 
@@ -56,13 +72,16 @@ def test_each_method_reaches_its_target_keeps_every_layer_and_saves_loadable_poi
 def test_random_pruning_is_reproducible_by_seed(tmp_path):
     def architecture(seed, folder):
         pruner, _, _ = _pruned("random", tmp_path / folder, seed=seed)
-        return {name: layer.weight.detach().clone() for name, layer in pruner.model.named_modules()
-                if isinstance(layer, nn.Conv2d)}
+        return {
+            name: layer.weight.detach().clone()
+            for name, layer in pruner.model.named_modules()
+            if isinstance(layer, nn.Conv2d)
+        }
+
     first, again, other = architecture(1, "a"), architecture(1, "b"), architecture(2, "c")
     assert first.keys() == again.keys()
     assert all(torch.equal(first[name], again[name]) for name in first)  # same channels kept
-    assert any(first[name].shape != other[name].shape or not torch.equal(first[name], other[name])
-               for name in first)
+    assert any(first[name].shape != other[name].shape or not torch.equal(first[name], other[name]) for name in first)
 
 
 def test_uniform_shrink_meets_the_flops_target_with_one_width_share_for_every_group(tmp_path):
@@ -100,8 +119,9 @@ def test_l1_and_fpgm_scores_equal_a_loop_over_the_filters():
         w = conv.weight.detach()
         norms = torch.tensor([w[c].abs().sum().item() for c in range(w.shape[0])])
         torch.testing.assert_close(l1_score, norms / norms.mean())
-        distances = torch.tensor([sum((w[c] - w[j]).norm().item() for j in range(w.shape[0]))
-                                  for c in range(w.shape[0])])
+        distances = torch.tensor(
+            [sum((w[c] - w[j]).norm().item() for j in range(w.shape[0])) for c in range(w.shape[0])]
+        )
         torch.testing.assert_close(fpgm_score, distances / distances.mean(), rtol=1e-4, atol=1e-5)
 
 
@@ -135,8 +155,15 @@ def _after_sparsity_phase(name: str, settings: dict) -> nn.Module:
     """The model after `name`'s sparsity training alone (2 epochs), from the same start."""
     torch.manual_seed(0)
     model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(SHAPE))
-    pruner = build_pruner(name, model, _data(), nn.CrossEntropyLoss(), _config(target_flops_ratio=0.9,
-                          save_flops_ratios=()), {**settings, "sparsity_epochs": 2}, example_inputs=torch.zeros(SHAPE))
+    pruner = build_pruner(
+        name,
+        model,
+        _data(),
+        nn.CrossEntropyLoss(),
+        _config(target_flops_ratio=0.9, save_flops_ratios=()),
+        {**settings, "sparsity_epochs": 2},
+        example_inputs=torch.zeros(SHAPE),
+    )
     pruner.prepare(pruner)
     return model
 
@@ -144,8 +171,10 @@ def _after_sparsity_phase(name: str, settings: dict) -> nn.Module:
 def test_network_slimming_sparsity_shrinks_the_gates():
     """λ = 0.5 against λ = 0 from the same start: the L1 term's gradient λ·sign(γ) alone moves every
     gate by at least Σ lr_t·λ towards zero."""
+
     def gate_mass(model):
         return sum(layer.gate.abs().sum().item() for _, layer in gated_layers(model))
+
     sparse = _after_sparsity_phase("network_slimming", {"sparsity_weight": 0.5})
     plain = _after_sparsity_phase("network_slimming", {"sparsity_weight": 0.0})
     gates = sum(layer.gate.numel() for _, layer in gated_layers(sparse))
@@ -157,6 +186,7 @@ def test_network_slimming_sparsity_shrinks_the_gates():
 def test_depgraph_sparse_learning_decays_the_grouped_weights():
     def conv_norms(model):
         return sum(m.weight.norm().item() for m in model.modules() if isinstance(m, nn.Conv2d))
+
     regularised = _after_sparsity_phase("depgraph", {"regularization": 1.0})
     plain = _after_sparsity_phase("depgraph", {"regularization": 0.0})
     assert conv_norms(regularised) < 0.95 * conv_norms(plain)

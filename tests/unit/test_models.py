@@ -8,8 +8,11 @@ from gdbench.models import MODELS, build_model
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_model_builds_offline_and_runs(name):
-    kwargs = {"fcn8s_vgg16": {"width_divisor": 16}, "fcn32s_vgg16": {"width_divisor": 16},
-              "vgg16m": {"width_divisor": 4}}.get(name, {})
+    kwargs = {
+        "fcn8s_vgg16": {"width_divisor": 16},
+        "fcn32s_vgg16": {"width_divisor": 16},
+        "vgg16m": {"width_divisor": 4},
+    }.get(name, {})
     model = build_model(name, **kwargs).eval()
     shape = model.example_input_shape
     shape = (2, shape[1], min(shape[2], 64), min(shape[3], 64))
@@ -46,7 +49,9 @@ def test_fcn_takes_vgg16_fc_layers_as_convolutions(tmp_path):
 
 def test_missing_weights_file_says_what_to_place_where(tmp_path):
     missing = tmp_path / "nowhere" / "resnet50.pth"
-    with pytest.raises(FileNotFoundError, match=r"place torchvision's ImageNet resnet50 state dict \(resnet50-11ad3fa6.pth\)"):
+    with pytest.raises(
+        FileNotFoundError, match=r"place torchvision's ImageNet resnet50 state dict \(resnet50-11ad3fa6.pth\)"
+    ):
         build_model("resnet50", pretrained=str(missing))
 
 

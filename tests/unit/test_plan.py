@@ -5,8 +5,10 @@ from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
 
 
 def test_global_ranking_takes_the_lowest_scores_across_groups():
-    groups = [GroupState(torch.tensor([0.9, 0.1, 0.8, 0.7]), members=1, floor=1),
-              GroupState(torch.tensor([0.2, 0.95, 0.3, 0.6]), members=1, floor=1)]
+    groups = [
+        GroupState(torch.tensor([0.9, 0.1, 0.8, 0.7]), members=1, floor=1),
+        GroupState(torch.tensor([0.2, 0.95, 0.3, 0.6]), members=1, floor=1),
+    ]
     keeps = plan_tick(groups, prune_fraction=3 / 8)  # 3 of 8 filters
     assert keeps[0].tolist() == [True, False, True, True]
     assert keeps[1].tolist() == [False, True, False, True]
@@ -14,16 +16,20 @@ def test_global_ranking_takes_the_lowest_scores_across_groups():
 
 def test_group_channels_count_once_per_member_filter():
     """Removing one channel of a 3-member group removes 3 filters (authors' `count`)."""
-    groups = [GroupState(torch.tensor([0.1, 0.5, 0.9]), members=3, floor=1),
-              GroupState(torch.tensor([0.2, 0.3, 0.4]), members=1, floor=1)]
+    groups = [
+        GroupState(torch.tensor([0.1, 0.5, 0.9]), members=3, floor=1),
+        GroupState(torch.tensor([0.2, 0.3, 0.4]), members=1, floor=1),
+    ]
     keeps = plan_tick(groups, prune_fraction=3 / 12)
     assert keeps[0].tolist() == [False, True, True]
     assert keeps[1].all()
 
 
 def test_floor_keeps_the_top_channels_of_every_group():
-    groups = [GroupState(torch.tensor([0.0] * 10 + [5.0] * 10), members=1, floor=floor_channels(20, 0.1)),
-              GroupState(torch.tensor([0.01, 0.02]), members=1, floor=1)]
+    groups = [
+        GroupState(torch.tensor([0.0] * 10 + [5.0] * 10), members=1, floor=floor_channels(20, 0.1)),
+        GroupState(torch.tensor([0.01, 0.02]), members=1, floor=1),
+    ]
     keeps = plan_tick(groups, prune_fraction=0.99)
     assert keeps[0].sum() == 2 and keeps[0][10:].any()
     assert keeps[1].sum() == 1 and bool(keeps[1][1])

@@ -10,11 +10,20 @@ from gdbench.stages import Run, evaluate, scratch_epochs, train_baseline
 
 
 def _config(root, results, dataset="cifar10", model=None, **data):
-    spec = {"model": model or {"name": "resnet20", "kwargs": {"base_width": 4}},
-            "data": {"dataset": dataset, "batch_size": 32, "workers": 0, **data},
-            "train": {"epochs": 2, "lr": 0.05}}
-    config = {"profile": "test", "results_dir": str(results), "data_root": str(root), "device": "cpu",
-              "synthetic_data": True, "experiments": {"exp": spec}, "mlflow": {"tracking_uri": None}}
+    spec = {
+        "model": model or {"name": "resnet20", "kwargs": {"base_width": 4}},
+        "data": {"dataset": dataset, "batch_size": 32, "workers": 0, **data},
+        "train": {"epochs": 2, "lr": 0.05},
+    }
+    config = {
+        "profile": "test",
+        "results_dir": str(results),
+        "data_root": str(root),
+        "device": "cpu",
+        "synthetic_data": True,
+        "experiments": {"exp": spec},
+        "mlflow": {"tracking_uri": None},
+    }
     return config
 
 
@@ -38,7 +47,15 @@ def test_train_baseline_keeps_the_best_validation_epoch(data_root, tmp_path):
     assert json.loads((tmp_path / "train.json").read_text())["best_val"] == result["best_val"]
     for name in ("checkpoint.pt", "best.pt", "model.pt"):
         assert (tmp_path / name).is_file()
-    tested = evaluate(Run(run_config, "exp", "evaluate"), "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
+    tested = evaluate(
+        Run(run_config, "exp", "evaluate"),
+        "baseline",
+        0,
+        tmp_path / "model.pt",
+        tmp_path / "model.pt",
+        tmp_path / "eval",
+        device="cpu",
+    )
     assert 0 <= tested["test_top1"] <= tested["test_top5"] <= 1 and tested["flops_reduction"] == 0
 
 
@@ -71,16 +88,25 @@ def test_rerun_with_new_settings_trains_anew_and_never_returns_the_old_weights(d
 
 
 def test_fcn_segmentation_reports_miou(data_root, tmp_path):
-    run_config = _config(data_root, tmp_path, "voc", {"name": "fcn8s_vgg16", "kwargs": {"width_divisor": 16}},
-                         crop_size=48)
+    run_config = _config(
+        data_root, tmp_path, "voc", {"name": "fcn8s_vgg16", "kwargs": {"width_divisor": 16}}, crop_size=48
+    )
     train_baseline(Run(run_config, "exp", "train_baseline"), 0, tmp_path, "cpu")
-    result = evaluate(Run(run_config, "exp", "evaluate"), "baseline", 0, tmp_path / "model.pt", tmp_path / "model.pt", tmp_path / "eval", device="cpu")
+    result = evaluate(
+        Run(run_config, "exp", "evaluate"),
+        "baseline",
+        0,
+        tmp_path / "model.pt",
+        tmp_path / "model.pt",
+        tmp_path / "eval",
+        device="cpu",
+    )
     assert 0 <= result["test_miou"] <= 1 and 0 <= result["test_pixel_accuracy"] <= 1
 
 
 def test_scratch_b_epochs_follow_the_flops_ratio():
     assert scratch_epochs(160, 0.4, "scratch_e") == 160
-    assert scratch_epochs(160, 0.4, "scratch_b") == 400   # same compute: 160 / 0.4
+    assert scratch_epochs(160, 0.4, "scratch_b") == 400  # same compute: 160 / 0.4
     assert scratch_epochs(160, 1.0, "scratch_b") == 160
     with pytest.raises(ValueError, match="scratch_x"):
         scratch_epochs(160, 0.4, "scratch_x")
@@ -88,10 +114,34 @@ def test_scratch_b_epochs_follow_the_flops_ratio():
 
 def test_torchrun_data_parallel_on_cpu(data_root, tmp_path):
     """Two processes (gloo) with a DistributedSampler: the ResNet-50/ImageNet path, on CPU."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "gdbench.cli", "train", "--model", "resnet20", "--dataset", "cifar10",
-               "--data-root", str(data_root), "--out", str(tmp_path), "--epochs", "1",
-               "--batch-size", "32", "--dataloader", "--workers", "0", "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "gdbench.cli",
+        "train",
+        "--model",
+        "resnet20",
+        "--dataset",
+        "cifar10",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(tmp_path),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--dataloader",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     saved = json.loads((tmp_path / "train.json").read_text())

@@ -30,8 +30,7 @@ def _mask_then_prune(build, shape, fraction=0.3):
     model.eval()
     graph = GateGraph(model, x[:1])
     groups = [g for g in graph.groups if g.prunable]
-    states = [GroupState(torch.rand(g.width), len(g.names), floor_channels(g.original_width, 0.1))
-              for g in groups]
+    states = [GroupState(torch.rand(g.width), len(g.names), floor_channels(g.original_width, 0.1)) for g in groups]
     keeps = plan_tick(states, fraction)
     with torch.no_grad():
         for group, keep in zip(groups, keeps):

@@ -19,20 +19,34 @@ def _data(samples=96, batch_size=32):
     generator = torch.Generator().manual_seed(0)
     targets = torch.randint(0, 4, (samples,), generator=generator)
     inputs = torch.randn(samples, 3, 16, 16, generator=generator) * 0.5 + targets.view(-1, 1, 1, 1) * 0.5
-    return [(inputs[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, samples, batch_size)]
+    return [(inputs[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, samples, batch_size)]
 
 
 def _ticktock(tmp_path, evaluate=None, baseline_seed=0, **settings):
     """Tick-Tock on a small decorated ResNet whose weights (the 'baseline') depend only on
     `baseline_seed`, not on the global RNG state."""
-    config = TickTockConfig(**{"target_flops_ratio": 0.45, "save_flops_ratios": (0.8, 0.6),
-                               "prune_fraction_per_tick": 0.06, "ticks_per_tock": 3,
-                               "tock_epochs": 1, **settings})
+    config = TickTockConfig(
+        **{
+            "target_flops_ratio": 0.45,
+            "save_flops_ratios": (0.8, 0.6),
+            "prune_fraction_per_tick": 0.06,
+            "ticks_per_tock": 3,
+            "tock_epochs": 1,
+            **settings,
+        }
+    )
     with torch.random.fork_rng():
         torch.manual_seed(baseline_seed)
         model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(1, 3, 16, 16))
-    return TickTock(model, _data(), nn.CrossEntropyLoss(), config,
-                    example_inputs=torch.zeros(1, 3, 16, 16), save_dir=tmp_path, evaluate=evaluate)
+    return TickTock(
+        model,
+        _data(),
+        nn.CrossEntropyLoss(),
+        config,
+        example_inputs=torch.zeros(1, 3, 16, 16),
+        save_dir=tmp_path,
+        evaluate=evaluate,
+    )
 
 
 def test_ticktock_reaches_target_keeps_floors_and_writes_save_points(tmp_path):
@@ -76,12 +90,14 @@ def test_tick_trains_gates_bn_biases_and_classifier_only(tmp_path):
 def test_tock_adds_the_gate_l1_term(tmp_path):
     """The same Tock from the same start, with λ = 1 against λ = 0: the L1 term's gradient λ·sign(φ)
     alone moves every gate by at least Σ lr_t·λ towards zero (momentum only adds to that)."""
+
     def gate_mass_after_tock(weight):
         torch.manual_seed(0)
         runner = _ticktock(tmp_path, gate_l1_weight=weight, tock_epochs=2)
         runner.tock()
         gates = [layer.gate for _, layer in gated_layers(runner.model)]
         return sum(g.abs().sum().item() for g in gates), sum(g.numel() for g in gates)
+
     (with_l1, gates), (without_l1, _) = gate_mass_after_tock(1.0), gate_mass_after_tock(0.0)
     steps = 2 * len(_data())
     least_shrink = sum(triangular_lr(s, steps, 1e-3, 1e-2) for s in range(steps)) * gates
@@ -90,19 +106,28 @@ def test_tock_adds_the_gate_l1_term(tmp_path):
 
 @pytest.mark.reliability("bad config")
 def test_unreachable_target_stops_with_a_clear_error(tmp_path):
-    runner = _ticktock(tmp_path, target_flops_ratio=0.01, save_flops_ratios=(), floor_ratio=0.5,
-                       prune_fraction_per_tick=0.3, ticks_per_tock=100)
+    runner = _ticktock(
+        tmp_path,
+        target_flops_ratio=0.01,
+        save_flops_ratios=(),
+        floor_ratio=0.5,
+        prune_fraction_per_tick=0.3,
+        ticks_per_tock=100,
+    )
     with pytest.raises(RuntimeError, match="floor"):
         runner.run()
 
 
 @pytest.mark.reliability("bad config")
-@pytest.mark.parametrize("settings, key", [
-    ({"target_flops_ratio": 1.5}, "target_flops_ratio"),
-    ({"prune_fraction_per_tick": 0}, "prune_fraction_per_tick"),
-    ({"save_flops_ratios": (0.2,), "target_flops_ratio": 0.3}, "save_flops_ratios"),
-    ({"flops_convention": "flops"}, "flops_convention"),
-])
+@pytest.mark.parametrize(
+    "settings, key",
+    [
+        ({"target_flops_ratio": 1.5}, "target_flops_ratio"),
+        ({"prune_fraction_per_tick": 0}, "prune_fraction_per_tick"),
+        ({"save_flops_ratios": (0.2,), "target_flops_ratio": 0.3}, "save_flops_ratios"),
+        ({"flops_convention": "flops"}, "flops_convention"),
+    ],
+)
 def test_config_errors_name_the_setting(settings, key):
     with pytest.raises(ValueError, match=key):
         TickTockConfig(**settings)
@@ -159,8 +184,10 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path):
         assert torch.equal(expected, actual), name
     assert not (tmp_path / "resumed" / "ticktock_state.pt").exists()  # removed once complete
     for point in (0.8, 0.6):
-        assert torch.equal(load_checkpoint(tmp_path / "resumed" / checkpoint_name(point))["state_dict"]["fc.weight"],
-                           load_checkpoint(tmp_path / "reference" / checkpoint_name(point))["state_dict"]["fc.weight"])
+        assert torch.equal(
+            load_checkpoint(tmp_path / "resumed" / checkpoint_name(point))["state_dict"]["fc.weight"],
+            load_checkpoint(tmp_path / "reference" / checkpoint_name(point))["state_dict"]["fc.weight"],
+        )
 
 
 def test_a_state_from_other_settings_is_not_resumed(tmp_path):

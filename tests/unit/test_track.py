@@ -9,8 +9,15 @@ def test_artifacts_live_beside_the_database_and_reruns_replace_runs(tmp_path, mo
     artifact = tmp_path / "trace.csv"
     artifact.write_text("phase,flops_ratio\ntick,0.9\n")
     for attempt in range(2):  # the same job twice: one run remains
-        log_stage(uri, "resnet56_cifar10", "p", "prune/x/seed0", params={"attempt": attempt},
-                  metrics={"ticks": 3}, artifacts=[artifact])
+        log_stage(
+            uri,
+            "resnet56_cifar10",
+            "p",
+            "prune/x/seed0",
+            params={"attempt": attempt},
+            metrics={"ticks": 3},
+            artifacts=[artifact],
+        )
     log_stage(uri, "resnet56_cifar10", "other", "prune/x/seed0", params={}, metrics={})  # another profile
     runs = stage_runs(uri, "resnet56_cifar10", "p")
     assert len(runs) == 1 and runs.iloc[0]["params.attempt"] == "1"
@@ -19,4 +26,7 @@ def test_artifacts_live_beside_the_database_and_reruns_replace_runs(tmp_path, mo
 
 
 def test_flatten_gives_dotted_string_params():
-    assert flatten({"train": {"lr": 0.1, "milestones": [80, 120]}}) == {"train.lr": "0.1", "train.milestones": "[80, 120]"}
+    assert flatten({"train": {"lr": 0.1, "milestones": [80, 120]}}) == {
+        "train.lr": "0.1",
+        "train.milestones": "[80, 120]",
+    }

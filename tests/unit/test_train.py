@@ -9,8 +9,9 @@ from gdbench.train import TrainConfig, fit, training_identity
 
 def _loader():
     generator = torch.Generator().manual_seed(0)
-    data = TensorDataset(torch.randn(48, 3, 16, 16, generator=generator),
-                         torch.randint(0, 4, (48,), generator=generator))
+    data = TensorDataset(
+        torch.randn(48, 3, 16, 16, generator=generator), torch.randint(0, 4, (48,), generator=generator)
+    )
     return DataLoader(data, batch_size=16, shuffle=True)  # shuffles with the global RNG
 
 
@@ -41,8 +42,7 @@ def test_resume_after_a_kill_gives_the_same_weights(tmp_path):
         return {}
 
     with pytest.raises(_Killed):
-        fit(model, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint,
-            evaluate=kill_mid_run)
+        fit(model, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint, evaluate=kill_mid_run)
     torch.manual_seed(123)  # a restarted process starts with another RNG state
     resumed = _model()
     history = fit(resumed, _loader(), nn.CrossEntropyLoss(), config, checkpoint_path=checkpoint)

@@ -21,9 +21,9 @@ Ablations of Gate Decorator:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -31,8 +31,13 @@ from torch import nn
 from gdbench.config import dataclass_from_dict
 from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.methods import criteria
-from gdbench.pruning.methods.runners import (IterativeTaylor, OneShotPruning, UniformShrink, depgraph_sparsity,
-                                             slimming_sparsity)
+from gdbench.pruning.methods.runners import (
+    IterativeTaylor,
+    OneShotPruning,
+    UniformShrink,
+    depgraph_sparsity,
+    slimming_sparsity,
+)
 from gdbench.pruning.ticktock import TickTock, TickTockConfig
 
 
@@ -43,15 +48,15 @@ class NoSettings:
 
 @dataclass(frozen=True)
 class SlimmingSettings:
-    sparsity_weight: float = 1e-4        # λ of Liu et al.'s CIFAR runs
-    sparsity_epochs: int | None = None   # None: one Tock's epochs (the prune config's tock_epochs)
+    sparsity_weight: float = 1e-4  # λ of Liu et al.'s CIFAR runs
+    sparsity_epochs: int | None = None  # None: one Tock's epochs (the prune config's tock_epochs)
 
 
 @dataclass(frozen=True)
 class DepGraphSettings:
-    regularization: float = 1e-4         # torch-pruning's GroupNormPruner default
-    alpha: float = 4.0                   # decay scale range [2^0, 2^α] (Fang et al. 2023)
-    sparsity_epochs: int | None = None   # None: one Tock's epochs
+    regularization: float = 1e-4  # torch-pruning's GroupNormPruner default
+    alpha: float = 4.0  # decay scale range [2^0, 2^α] (Fang et al. 2023)
+    sparsity_epochs: int | None = None  # None: one Tock's epochs
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class TickSubsetSettings:
 @dataclass(frozen=True)
 class Method:
     name: str
-    reference: str                       # the paper it follows
+    reference: str  # the paper it follows
     build: Callable[..., GlobalPruner]
     settings: type = NoSettings
     ablation_of: str | None = None
@@ -72,15 +77,24 @@ def _ticktock(**overrides):
     def build(model, batches, loss_fn, config: TickTockConfig, settings, *, seed, **kwargs) -> GlobalPruner:
         changes = {**overrides, **dataclasses.asdict(settings)}
         return TickTock(model, batches, loss_fn, dataclasses.replace(config, **changes), **kwargs)
+
     return build
 
 
 def _one_shot(criterion: Callable[[OneShotPruning, int], list[torch.Tensor]], prepare=None):
     """A one-shot method; only one with a sparsity phase (`prepare`) reads the Tock's budget."""
+
     def build(model, batches, loss_fn, config: TickTockConfig, settings, *, seed, **kwargs) -> GlobalPruner:
-        return OneShotPruning(model, batches, loss_fn, config if prepare else config.shared(),
-                              criterion=lambda p: criterion(p, seed),
-                              prepare=prepare(config, settings) if prepare else None, **kwargs)
+        return OneShotPruning(
+            model,
+            batches,
+            loss_fn,
+            config if prepare else config.shared(),
+            criterion=lambda p: criterion(p, seed),
+            prepare=prepare(config, settings) if prepare else None,
+            **kwargs,
+        )
+
     return build
 
 
@@ -88,38 +102,84 @@ def _epochs(config: TickTockConfig, settings) -> int:
     return config.tock_epochs if settings.sparsity_epochs is None else settings.sparsity_epochs
 
 
-METHODS: dict[str, Method] = {m.name: m for m in [
-    Method("gate_decorator", "You et al. 2019, Gate Decorator (NeurIPS)", _ticktock()),
-    Method("l1_norm", "Li et al. 2017, Pruning filters for efficient ConvNets (ICLR)",
-           _one_shot(lambda p, seed: criteria.l1_norm(p.graph, p.prunable_groups))),
-    Method("network_slimming", "Liu et al. 2017, Network slimming (ICCV)",
-           _one_shot(lambda p, seed: criteria.gate_magnitude(p.prunable_groups),
-                     prepare=lambda c, s: slimming_sparsity(s.sparsity_weight, _epochs(c, s))),
-           settings=SlimmingSettings),
-    Method("taylor_weights", "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR)",
-           lambda model, batches, loss_fn, config, settings, *, seed, **kw:
-               IterativeTaylor(model, batches, loss_fn, config, **kw)),
-    Method("fpgm", "He et al. 2019, Filter pruning via geometric median (CVPR)",
-           _one_shot(lambda p, seed: criteria.fpgm(p.graph, p.prunable_groups))),
-    Method("random", "random scores (seeded by the run's seed)",
-           _one_shot(lambda p, seed: criteria.random_scores(p.prunable_groups,
-                                                            torch.Generator().manual_seed(seed)))),
-    Method("uniform_shrink", "You et al. 2019, §5.2 and fig. 5: every layer shrunk alike",
-           lambda model, batches, loss_fn, config, settings, *, seed, device="cpu", **kw:
-               UniformShrink(model, config.shared(), **kw)),
-    Method("depgraph", "Fang et al. 2023, DepGraph: towards any structural pruning (CVPR), via torch-pruning",
-           _one_shot(lambda p, seed: criteria.group_norm(p.graph, p.prunable_groups),
-                     prepare=lambda c, s: depgraph_sparsity(s.regularization, s.alpha, _epochs(c, s))),
-           settings=DepGraphSettings),
-    Method("gd_one_shot", "ablation: Tick-Tock against one-shot pruning", _ticktock(one_shot=True),
-           ablation_of="gate_decorator"),
-    Method("gd_no_sparsity", "ablation: Tocks without the gate L1 term", _ticktock(gate_l1_weight=0.0),
-           ablation_of="gate_decorator"),
-    Method("gd_group_mean", "ablation: group score mean instead of sum", _ticktock(group_reduction="mean"),
-           ablation_of="gate_decorator"),
-    Method("gd_tick_subset", "ablation: Ticks on a share of the training data", _ticktock(),
-           settings=TickSubsetSettings, ablation_of="gate_decorator"),
-]}
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in [
+        Method("gate_decorator", "You et al. 2019, Gate Decorator (NeurIPS)", _ticktock()),
+        Method(
+            "l1_norm",
+            "Li et al. 2017, Pruning filters for efficient ConvNets (ICLR)",
+            _one_shot(lambda p, seed: criteria.l1_norm(p.graph, p.prunable_groups)),
+        ),
+        Method(
+            "network_slimming",
+            "Liu et al. 2017, Network slimming (ICCV)",
+            _one_shot(
+                lambda p, seed: criteria.gate_magnitude(p.prunable_groups),
+                prepare=lambda c, s: slimming_sparsity(s.sparsity_weight, _epochs(c, s)),
+            ),
+            settings=SlimmingSettings,
+        ),
+        Method(
+            "taylor_weights",
+            "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR)",
+            lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
+                model, batches, loss_fn, config, **kw
+            ),
+        ),
+        Method(
+            "fpgm",
+            "He et al. 2019, Filter pruning via geometric median (CVPR)",
+            _one_shot(lambda p, seed: criteria.fpgm(p.graph, p.prunable_groups)),
+        ),
+        Method(
+            "random",
+            "random scores (seeded by the run's seed)",
+            _one_shot(lambda p, seed: criteria.random_scores(p.prunable_groups, torch.Generator().manual_seed(seed))),
+        ),
+        Method(
+            "uniform_shrink",
+            "You et al. 2019, §5.2 and fig. 5: every layer shrunk alike",
+            lambda model, batches, loss_fn, config, settings, *, seed, device="cpu", **kw: UniformShrink(
+                model, config.shared(), **kw
+            ),
+        ),
+        Method(
+            "depgraph",
+            "Fang et al. 2023, DepGraph: towards any structural pruning (CVPR), via torch-pruning",
+            _one_shot(
+                lambda p, seed: criteria.group_norm(p.graph, p.prunable_groups),
+                prepare=lambda c, s: depgraph_sparsity(s.regularization, s.alpha, _epochs(c, s)),
+            ),
+            settings=DepGraphSettings,
+        ),
+        Method(
+            "gd_one_shot",
+            "ablation: Tick-Tock against one-shot pruning",
+            _ticktock(one_shot=True),
+            ablation_of="gate_decorator",
+        ),
+        Method(
+            "gd_no_sparsity",
+            "ablation: Tocks without the gate L1 term",
+            _ticktock(gate_l1_weight=0.0),
+            ablation_of="gate_decorator",
+        ),
+        Method(
+            "gd_group_mean",
+            "ablation: group score mean instead of sum",
+            _ticktock(group_reduction="mean"),
+            ablation_of="gate_decorator",
+        ),
+        Method(
+            "gd_tick_subset",
+            "ablation: Ticks on a share of the training data",
+            _ticktock(),
+            settings=TickSubsetSettings,
+            ablation_of="gate_decorator",
+        ),
+    ]
+}
 
 
 def method_settings(name: str, values: dict | None):
@@ -129,14 +189,35 @@ def method_settings(name: str, values: dict | None):
     return dataclass_from_dict(METHODS[name].settings, values or {}, f"method_settings.{name}")
 
 
-def build_pruner(name: str, model: nn.Module, train_batches: Iterable, loss_fn: Callable,
-                 config: TickTockConfig, settings: dict | None = None, *, seed: int = 0,
-                 device: torch.device | str = "cpu", example_inputs: torch.Tensor | None = None,
-                 save_dir: str | Path | None = None, evaluate=None, identity: dict | None = None) -> GlobalPruner:
+def build_pruner(
+    name: str,
+    model: nn.Module,
+    train_batches: Iterable,
+    loss_fn: Callable,
+    config: TickTockConfig,
+    settings: dict | None = None,
+    *,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    example_inputs: torch.Tensor | None = None,
+    save_dir: str | Path | None = None,
+    evaluate=None,
+    identity: dict | None = None,
+) -> GlobalPruner:
     """The pruning run of method `name` on a decorated model; `.run()` prunes it in place to
     `config.target_flops_ratio` and returns the trace. `identity` names what else the run depends
     on (the job's data settings): resumable state is resumed only by a run of the same identity."""
     typed = method_settings(name, settings)
-    return METHODS[name].build(model, train_batches, loss_fn, config, typed, seed=seed, device=device,
-                               example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate,
-                               identity=identity)
+    return METHODS[name].build(
+        model,
+        train_batches,
+        loss_fn,
+        config,
+        typed,
+        seed=seed,
+        device=device,
+        example_inputs=example_inputs,
+        save_dir=save_dir,
+        evaluate=evaluate,
+        identity=identity,
+    )

@@ -33,8 +33,7 @@ def _normalised(scores: torch.Tensor) -> torch.Tensor:
 def l1_norm(graph: GateGraph, groups: list[GateGroup]) -> list[torch.Tensor]:
     """Σ_members ‖W_c‖₁ of the filters producing each channel (Li et al. 2017, "Pruning filters
     for efficient ConvNets", §3.1), mean-normalised per group."""
-    return [_normalised(sum(filters(layer).abs().sum(1) for layer in graph.producers(group)))
-            for group in groups]
+    return [_normalised(sum(filters(layer).abs().sum(1) for layer in graph.producers(group))) for group in groups]
 
 
 # DEVIATION: FPGM zeroes the selected filters after every training epoch and lets them recover
@@ -44,9 +43,11 @@ def fpgm(graph: GateGraph, groups: list[GateGroup]) -> list[torch.Tensor]:
     """Σ_j ‖W_c − W_j‖₂ over the other filters of the same layer: filters near the layer's
     geometric median are replaceable by the others and score low (He et al. 2019, "Filter
     pruning via geometric median", eq. 6 with the sum-of-distances approximation)."""
+
     def distance_sums(layer):
         weight = filters(layer)
         return torch.cdist(weight.unsqueeze(0), weight.unsqueeze(0)).squeeze(0).sum(1)
+
     return [_normalised(sum(distance_sums(layer) for layer in graph.producers(group))) for group in groups]
 
 
@@ -73,8 +74,10 @@ def group_norm(graph: GateGraph, groups: list[GateGroup]) -> list[torch.Tensor]:
     for group in groups:
         score = importance(graph.dependency_group(group))
         if score is None:
-            raise ValueError(f"depgraph: torch-pruning finds no plain conv or linear weights tied to "
-                             f"group {group.names} (a GatedConv2d net such as the FCN); use another method")
+            raise ValueError(
+                f"depgraph: torch-pruning finds no plain conv or linear weights tied to "
+                f"group {group.names} (a GatedConv2d net such as the FCN); use another method"
+            )
         scores.append(score.detach().cpu())
     return scores
 
@@ -100,9 +103,10 @@ class TaylorWeightCollector:
             self.sums[layer] += product.flatten(1).sum(1).pow(2).float().cpu()
             if layer is self.layers[0]:
                 self.passes += 1
+
         return accumulate
 
-    def __enter__(self) -> "TaylorWeightCollector":
+    def __enter__(self) -> TaylorWeightCollector:
         self._handles = [layer.weight.register_hook(self._hook(layer)) for layer in self.layers]
         return self
 

@@ -11,8 +11,8 @@ groups, floors, step size (`prune_fraction_per_tick`), FLOPs target, save points
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 import torch_pruning as tp
@@ -20,18 +20,29 @@ from torch import nn
 
 from gdbench.gates import gated_layers
 from gdbench.pruning.engine import GlobalPruner
-from gdbench.pruning.surgery import customized_pruners
-from gdbench.pruning.plan import floor_channels
 from gdbench.pruning.methods import criteria
+from gdbench.pruning.plan import floor_channels
+from gdbench.pruning.surgery import customized_pruners
 from gdbench.train import fit, train_one_epoch, triangular
 
 
 class _TrainingPruner(GlobalPruner):
-    def __init__(self, model: nn.Module, train_batches: Iterable, loss_fn: Callable, config, *,
-                 device: torch.device | str = "cpu", example_inputs: torch.Tensor | None = None,
-                 save_dir: str | Path | None = None, evaluate=None, identity: dict | None = None):
-        super().__init__(model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate,
-                         identity=identity)
+    def __init__(
+        self,
+        model: nn.Module,
+        train_batches: Iterable,
+        loss_fn: Callable,
+        config,
+        *,
+        device: torch.device | str = "cpu",
+        example_inputs: torch.Tensor | None = None,
+        save_dir: str | Path | None = None,
+        evaluate=None,
+        identity: dict | None = None,
+    ):
+        super().__init__(
+            model, config, example_inputs=example_inputs, save_dir=save_dir, evaluate=evaluate, identity=identity
+        )
         self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
 
     def sparsity_training(self, epochs: int, *, extra_loss=None, after_backward=None) -> dict:
@@ -40,16 +51,29 @@ class _TrainingPruner(GlobalPruner):
         if epochs == 0:
             return {"loss": math.nan}
         training = triangular(epochs, config.tock_lr_min, config.tock_lr_max, config.momentum, config.weight_decay)
-        history = fit(self.model, self.train_batches, self.loss_fn, training, self.device, extra_loss=extra_loss,
-                      after_backward=after_backward, desc="sparsity")
+        history = fit(
+            self.model,
+            self.train_batches,
+            self.loss_fn,
+            training,
+            self.device,
+            extra_loss=extra_loss,
+            after_backward=after_backward,
+            desc="sparsity",
+        )
         return {"loss": history[-1]["loss"] if history else math.nan}
 
 
 class OneShotPruning(_TrainingPruner):
     """`prepare` (sparsity training, or nothing) then one scoring and removal to the target."""
 
-    def __init__(self, *args, criterion: Callable[["OneShotPruning"], list[torch.Tensor]],
-                 prepare: Callable[["OneShotPruning"], dict] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        criterion: Callable[[OneShotPruning], list[torch.Tensor]],
+        prepare: Callable[[OneShotPruning], dict] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.criterion, self.prepare = criterion, prepare
 
@@ -65,9 +89,11 @@ class OneShotPruning(_TrainingPruner):
 def slimming_sparsity(weight: float, epochs: int) -> Callable[[OneShotPruning], dict]:
     """Network Slimming's sparsity training: loss + λ·Σ|γ| (Liu et al. 2017, eq. 1); the gates are
     the BN scales of a decorated model."""
+
     def prepare(pruner: OneShotPruning) -> dict:
         gates = [layer.gate for _, layer in gated_layers(pruner.model)]
         return pruner.sparsity_training(epochs, extra_loss=lambda: weight * sum(g.abs().sum() for g in gates))
+
     return prepare
 
 
@@ -75,15 +101,23 @@ def depgraph_sparsity(regularization: float, alpha: float, epochs: int) -> Calla
     """DepGraph's group-level sparse learning through torch-pruning's GroupNormPruner: after each
     backward pass, every group's weights get a decay scaled by 2^(α·(I_max − I)/(I_max − I_min)),
     strongest for the least important channels (Fang et al. 2023, §3.4)."""
+
     def prepare(pruner: OneShotPruning) -> dict:
         was_training = pruner.model.training
         regulariser = tp.pruner.GroupNormPruner(
-            pruner.model, torch.zeros(pruner.input_shape, device=next(pruner.model.parameters()).device),
-            importance=tp.importance.GroupMagnitudeImportance(p=2), reg=regularization, alpha=alpha,
-            ignored_layers=list(pruner.graph.output_layers), customized_pruners=customized_pruners(pruner.model))
+            pruner.model,
+            torch.zeros(pruner.input_shape, device=next(pruner.model.parameters()).device),
+            importance=tp.importance.GroupMagnitudeImportance(p=2),
+            reg=regularization,
+            alpha=alpha,
+            ignored_layers=list(pruner.graph.output_layers),
+            customized_pruners=customized_pruners(pruner.model),
+        )
         pruner.model.train(was_training)  # torch-pruning leaves the model in eval mode
-        return pruner.sparsity_training(epochs, after_backward=lambda: regulariser.regularize(pruner.model,
-                                                                                               alpha=2 ** alpha))
+        return pruner.sparsity_training(
+            epochs, after_backward=lambda: regulariser.regularize(pruner.model, alpha=2**alpha)
+        )
+
     return prepare
 
 
@@ -94,12 +128,24 @@ class IterativeTaylor(_TrainingPruner):
 
     def round(self) -> tuple[dict, list[torch.Tensor]]:
         config = self.config
-        optimizer = torch.optim.SGD([p for p in self.model.parameters() if p.requires_grad], lr=config.tick_lr,
-                                    momentum=config.momentum, weight_decay=config.weight_decay)
+        optimizer = torch.optim.SGD(
+            [p for p in self.model.parameters() if p.requires_grad],
+            lr=config.tick_lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
         steps = max(1, math.ceil(config.tick_data_fraction * len(self.train_batches)))
         with criteria.TaylorWeightCollector(self.graph, self.prunable_groups) as collector:
-            result = train_one_epoch(self.model, self.train_batches, optimizer, self.loss_fn, self.device,
-                                     max_steps=steps, epoch=self.ticks, desc=f"round {self.ticks + 1}")
+            result = train_one_epoch(
+                self.model,
+                self.train_batches,
+                optimizer,
+                self.loss_fn,
+                self.device,
+                max_steps=steps,
+                epoch=self.ticks,
+                desc=f"round {self.ticks + 1}",
+            )
         return result, collector.scores()
 
     def run(self) -> list[dict]:
@@ -131,8 +177,9 @@ class UniformShrink(GlobalPruner):
             groups = self.prunable_groups
             removed = 0
             for group, scores in zip(groups, criteria.l1_norm(self.graph, groups)):
-                width = max(floor_channels(group.original_width, self.config.floor_ratio),
-                            round(share * group.original_width))
+                width = max(
+                    floor_channels(group.original_width, self.config.floor_ratio), round(share * group.original_width)
+                )
                 if width < group.width:
                     keep = torch.zeros(group.width, dtype=torch.bool)
                     keep[torch.argsort(scores, descending=True, stable=True)[:width]] = True
@@ -142,4 +189,3 @@ class UniformShrink(GlobalPruner):
                 self.ticks += 1
                 self.step_done("shrink", {"filters_removed": removed, "width_share": share})
         return self.trace
-

@@ -6,7 +6,7 @@ from gdbench.data.augment import random_crop_flip
 def _reference(image, offset_y, offset_x, flip, padding=4):
     """One sample, the obvious way."""
     padded = torch.nn.functional.pad(image, (padding,) * 4)
-    crop = padded[:, offset_y:offset_y + image.shape[1], offset_x:offset_x + image.shape[2]]
+    crop = padded[:, offset_y : offset_y + image.shape[1], offset_x : offset_x + image.shape[2]]
     return crop.flip(2) if flip else crop
 
 
@@ -24,6 +24,11 @@ def test_each_output_is_a_shifted_possibly_flipped_crop_of_its_input():
     out = random_crop_flip(batch, generator=generator)
     assert out.dtype == torch.uint8 and out.shape == batch.shape
     for sample, result in zip(batch, out):
-        matches = [(y, x, f) for y in range(9) for x in range(9) for f in (False, True)
-                   if torch.equal(_reference(sample, y, x, f), result)]
+        matches = [
+            (y, x, f)
+            for y in range(9)
+            for x in range(9)
+            for f in (False, True)
+            if torch.equal(_reference(sample, y, x, f), result)
+        ]
         assert matches, "output is not a crop/flip of its own input"

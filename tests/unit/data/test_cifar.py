@@ -38,6 +38,7 @@ def test_generated_files_are_real_format_pickles(synthetic):
 
 def _copy(tmp_path, synthetic):
     import shutil
+
     root, name = synthetic
     shutil.copytree(root, tmp_path / "data")
     return tmp_path / "data", name, tmp_path / "data" / SPECS[name].folder
@@ -77,6 +78,7 @@ def test_missing_file_is_named_with_what_to_do(tmp_path, synthetic):
 def test_unreadable_pickle_is_named_even_with_a_matching_manifest(tmp_path, synthetic):
     from gdbench.data.cifar import _all_files
     from gdbench.data.integrity import write_manifest
+
     root, name, folder = _copy(tmp_path, synthetic)
     victim = folder / next(iter(SPECS[name].test_files))
     victim.write_bytes(b"not a pickle at all")

@@ -12,18 +12,33 @@ from gdbench.track import init_store, log_stage, stage_runs
 EXPECTED = [
     {"stage": "baseline", "metric": "test_top1", "value": 0.93, "tolerance": 0.005, "source": "test"},
     {"stage": "finetune", "target": 0.4, "metric": "test_top1", "value": 0.92, "tolerance": 0.005, "source": "test"},
-    {"stage": "finetune", "target": 0.4, "metric": "flops_reduction", "value": 0.601, "tolerance": 0.01, "source": "test"},
+    {
+        "stage": "finetune",
+        "target": 0.4,
+        "metric": "flops_reduction",
+        "value": 0.601,
+        "tolerance": 0.01,
+        "source": "test",
+    },
 ]
 
 
 def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="gate_decorator"):
     method = method if target else "none"
     where = "baseline" if target is None else f"{method}/{target}"
-    log_stage(uri, "resnet56_cifar10", "test", f"evaluate/{stage}/{where}/seed{seed}",
-              params={"seed": seed, "stage": stage, "method": method,
-                      "target": "none" if target is None else target},
-              metrics={"test_top1": top1, "test_top5": 0.99, "flops_reduction": flops_reduction,
-                       "params_reduction": flops_reduction / 2})
+    log_stage(
+        uri,
+        "resnet56_cifar10",
+        "test",
+        f"evaluate/{stage}/{where}/seed{seed}",
+        params={"seed": seed, "stage": stage, "method": method, "target": "none" if target is None else target},
+        metrics={
+            "test_top1": top1,
+            "test_top5": 0.99,
+            "flops_reduction": flops_reduction,
+            "params_reduction": flops_reduction / 2,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +51,21 @@ def store(tmp_path_factory):
     for seed, top1 in enumerate([0.88, 0.91]):
         _evaluation(uri, "finetune", seed, top1, 0.58, target=0.4, method="l1_norm")
     _evaluation(uri, "finetune", 0, 0.89, 0.62, target=0.4, method="gd_one_shot")
-    log_stage(uri, "resnet56_cifar10", "test", "prune/resnet56_cifar10/gd_one_shot/seed0",
-              params={"seed": 0, "method": "gd_one_shot", "ablation_of": "gate_decorator"}, metrics={"steps": 3})
-    trace = pd.DataFrame({"phase": ["tock", "tick", "tick", "tock", "tick"], "flops_ratio": [1, .8, .6, .6, .4],
-                          "accuracy": [.5, .45, .44, .5, .42]})
+    log_stage(
+        uri,
+        "resnet56_cifar10",
+        "test",
+        "prune/resnet56_cifar10/gd_one_shot/seed0",
+        params={"seed": 0, "method": "gd_one_shot", "ablation_of": "gate_decorator"},
+        metrics={"steps": 3},
+    )
+    trace = pd.DataFrame(
+        {
+            "phase": ["tock", "tick", "tick", "tock", "tick"],
+            "flops_ratio": [1, 0.8, 0.6, 0.6, 0.4],
+            "accuracy": [0.5, 0.45, 0.44, 0.5, 0.42],
+        }
+    )
     return uri, trace
 
 
@@ -53,10 +79,10 @@ def test_table_cells_and_verdicts(store):
     assert row["test_top1_mean"] == pytest.approx(0.92)
     assert row["test_top1_change_mean"] == pytest.approx(0.01)  # per seed: +0.015 and +0.005
     assert row["test_top1_change_std"] == pytest.approx(0.00707, abs=1e-4)
-    assert row["test_top1_verdict"] == "within"                 # |0.92 - 0.92| <= 0.005
-    assert row["flops_reduction_verdict"] == "within"           # |0.60 - 0.601| <= 0.01
+    assert row["test_top1_verdict"] == "within"  # |0.92 - 0.92| <= 0.005
+    assert row["flops_reduction_verdict"] == "within"  # |0.60 - 0.601| <= 0.01
     assert row["baseline_test_top1_mean"] == pytest.approx(0.91)
-    assert row["baseline_test_top1_verdict"] == "outside"       # |0.91 - 0.93| > 0.005
+    assert row["baseline_test_top1_verdict"] == "outside"  # |0.91 - 0.93| > 0.005
     other = table.set_index(["stage", "method"]).loc[("finetune", "l1_norm")]
     assert "test_top1_verdict" not in other or pd.isna(other["test_top1_verdict"])  # the paper's number is GD's
 
@@ -65,10 +91,12 @@ def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
     uri, _ = store
     models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
     paper = tmp_path / "paper.csv"
-    paper.write_text("experiment,table,row,metric,value,unit,provenance,status\n"
-                     "resnet56_cifar10,Table 1,L1 (Li et al.),test_top1_change,0.02,% points,test,unverified\n"
-                     "resnet56_cifar10,Table 1,L1 (Li et al.),flops_reduction,27.6,%,test,unverified\n"
-                     "resnet56_cifar10,Table 1,GBN-40,test_top1,93.43,%,test,unverified\n")
+    paper.write_text(
+        "experiment,table,row,metric,value,unit,provenance,status\n"
+        "resnet56_cifar10,Table 1,L1 (Li et al.),test_top1_change,0.02,% points,test,unverified\n"
+        "resnet56_cifar10,Table 1,L1 (Li et al.),flops_reduction,27.6,%,test,unverified\n"
+        "resnet56_cifar10,Table 1,GBN-40,test_top1,93.43,%,test,unverified\n"
+    )
     quoted = tables.quoted_rows(paper, "resnet56_cifar10")
     assert list(quoted["method"]) == ["L1 (Li et al.)"]  # rows with both numbers only
     table = tables.methods_comparison(models, quoted, {"gd_one_shot": "gate_decorator"})
@@ -105,9 +133,13 @@ def test_figures_have_their_series(store, tmp_path):
     uri, trace = store
     models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
     assert figures.accuracy_vs_flops(models, "test_top1", "t", tmp_path / "acc") == 4  # baseline + 3 methods
-    assert figures.tick_tock_trace(trace, "t", tmp_path / "trace") == 2               # FLOPs + accuracy
-    assert figures.channels_and_accuracy({"a": 3, "b": 5}, {"a": 8, "b": 8}, None, {"baseline": 0.9},
-                                         "t", tmp_path / "channels") == 3
+    assert figures.tick_tock_trace(trace, "t", tmp_path / "trace") == 2  # FLOPs + accuracy
+    assert (
+        figures.channels_and_accuracy(
+            {"a": 3, "b": 5}, {"a": 8, "b": 8}, None, {"baseline": 0.9}, "t", tmp_path / "channels"
+        )
+        == 3
+    )
     for stem in ("acc", "trace", "channels"):
         for suffix in (".png", ".pdf"):
             assert (tmp_path / f"{stem}{suffix}").stat().st_size > 1000
@@ -115,8 +147,10 @@ def test_figures_have_their_series(store, tmp_path):
 
 def test_build_report_writes_everything_from_mlflow(store, tmp_path):
     uri, _ = store
-    resolved = {"profile": "test", "experiments": {"resnet56_cifar10": {"expected": EXPECTED,
-                                                                          "data": {"dataset": "cifar10"}}}}
+    resolved = {
+        "profile": "test",
+        "experiments": {"resnet56_cifar10": {"expected": EXPECTED, "data": {"dataset": "cifar10"}}},
+    }
     report = build_report(uri, resolved, tmp_path)
     text = report.read_text()
     assert "Table 1: ResNet-56 on CIFAR-10" in text and "figures/resnet56_cifar10_accuracy_vs_flops.png" in text
@@ -131,11 +165,15 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     from pathlib import Path
 
     uri, _ = store
-    resolved = {"profile": "test", "experiments": {"resnet56_cifar10": {"expected": EXPECTED,
-                                                                          "data": {"dataset": "cifar10"}}}}
+    resolved = {
+        "profile": "test",
+        "experiments": {"resnet56_cifar10": {"expected": EXPECTED, "data": {"dataset": "cifar10"}}},
+    }
     build_report(uri, resolved, tmp_path / "results" / "test" / "report")
     block = (tmp_path / "results" / "test" / "report" / "readme_results.md").read_text()
-    assert "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % | 92.00 ± 0.71 (paper 92.00, within) | +1.00 ± 0.71 | 2 |" in block
+    assert (
+        "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % | 92.00 ± 0.71 (paper 92.00, within) | +1.00 ± 0.71 | 2 |" in block
+    )
     script = Path(__file__).resolve().parents[3] / "scripts" / "readme_results.py"
     spec = importlib.util.spec_from_file_location("readme_results", script)
     module = importlib.util.module_from_spec(spec)
