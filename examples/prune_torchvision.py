@@ -1,4 +1,4 @@
-"""The README's API example (tests/unit/test_api.py keeps the two identical)."""
+"""The README's API example (tests/unit/pruning/test_api.py keeps the two identical)."""
 
 import torch
 import torchvision

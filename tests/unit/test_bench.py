@@ -1,5 +1,8 @@
+import time
+
 import pytest
 
+from gdbench.bench import timed
 from gdbench.bench.latency import latency, pruned_copy
 from gdbench.bench.training import train_throughput
 from gdbench.flops import count_flops
@@ -14,11 +17,21 @@ def test_pruned_copy_reaches_the_flops_ratio_as_a_plain_model():
     assert not any(isinstance(m, GATED_TYPES) for m in model.modules())
 
 
-def test_latency_reports_speedups_against_flops():
-    result = latency("resnet20", 0.5, batch_sizes=(2,), repeats=2, device="cpu")
-    assert result["batch2_speedup"] == pytest.approx(result["batch2_baseline_ms"] / result["batch2_pruned_ms"])
-    assert result["batch2_speedup_over_flops_speedup"] == pytest.approx(
-        result["batch2_speedup"] * result["flops_ratio"]
+def test_timed_measures_the_time_a_call_takes():
+    assert 0.045 <= timed(lambda: time.sleep(0.05)) < 0.5
+
+
+def test_latency_times_the_models_it_names():
+    """The timings are real: 16 images take clearly longer than 1 on the same net (so a bench that
+    timed nothing, or timed one model twice, fails), and the ratios follow from them."""
+    result = latency("resnet20", 0.5, batch_sizes=(1, 16), repeats=3, device="cpu")
+    for model in ("baseline", "pruned"):
+        assert 0 < result[f"batch1_{model}_ms"] < 1000
+        assert result[f"batch16_{model}_ms"] > 2 * result[f"batch1_{model}_ms"]
+    assert 0.4 < result["flops_ratio"] <= 0.5
+    assert result["batch1_speedup"] == pytest.approx(result["batch1_baseline_ms"] / result["batch1_pruned_ms"])
+    assert result["batch1_speedup_over_flops_speedup"] == pytest.approx(
+        result["batch1_speedup"] * result["flops_ratio"]
     )
 
 

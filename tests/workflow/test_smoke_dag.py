@@ -7,17 +7,54 @@ from gdbench.track import stage_runs, tracking_uri
 from conftest import CONFIGS, job_counts, snakemake
 
 
+def _test_size(workdir, resolved, name) -> int:
+    """Images in the experiment's test split, counted by the test (from the data on disk)."""
+    import os
+
+    from gdbench.data.loaders import LoaderConfig
+    from gdbench.data.registry import build_loaders
+
+    data = resolved["experiments"][name]["data"]
+    root = os.path.join(workdir, resolved["data_root"])
+    test = build_loaders(LoaderConfig(data["dataset"], root, workers=0, val_size=data.get("val_size", 5000)))["test"]
+    return len(test.labels) if hasattr(test, "labels") else len(test.dataset)
+
+
 def test_every_experiment_is_evaluated_and_reported(smoke):
+    """Each evaluate.json holds what its checkpoints say: FLOPs reductions recomputed here from
+    the saved weights, accuracies that are a whole number of test images, every save point
+    reached, and a baseline that learnt where the generated data allow it (CUB)."""
+    from gdbench.checkpoint import load_checkpoint
+    from gdbench.flops import count_flops
+    from gdbench.stages import Run
+
     workdir, _, resolved = smoke
     results = workdir / "results" / "smoke"
-    evaluations = list(results.rglob("evaluate.json"))
+    resolved = {**resolved, "results_dir": str(workdir / "results")}
     for name, experiment in resolved["experiments"].items():
-        mine = [json.loads(p.read_text()) for p in evaluations if p.is_relative_to(results / name)]
-        metric = "test_miou" if experiment["data"]["dataset"] == "voc" else "test_top1"
-        assert mine and all(0 <= row[metric] <= 1 for row in mine)
-        pruned = [row for row in mine if row["flops_reduction"] > 0]
-        target = min(experiment["prune"]["save_flops_ratios"])
-        assert any(row["flops_reduction"] >= 1 - target - 1e-9 for row in pruned)  # reached its target
+        run = Run(resolved, name, "evaluate")
+        paths = [p for p in results.rglob("evaluate.json") if p.is_relative_to(results / name)]
+        seeds, targets = len(experiment["seeds"]), len(experiment["prune"]["save_flops_ratios"])
+        assert len(paths) == seeds * (1 + len(experiment["methods"]) * targets * (1 + len(experiment["scratch"])))
+        size = None if run.dataset.segmentation else _test_size(workdir, resolved, name)
+        for path in paths:
+            row = json.loads(path.read_text())
+            model_dir = path.parent.parent / "train"
+            seed_dir = next(p for p in path.parents if p.name.startswith("seed"))
+            model = run.pruned_model(load_checkpoint(model_dir / "model.pt")["state_dict"])
+            baseline_path = results / name / "baseline" / seed_dir.name / "train" / "model.pt"
+            baseline = run.pruned_model(load_checkpoint(baseline_path)["state_dict"])
+            shape = model.example_input_shape[1:]
+            expected = 1 - count_flops(model, shape).flops / count_flops(baseline, shape).flops
+            assert abs(row["flops_reduction"] - expected) < 1e-12, path
+            if size is not None:
+                assert abs(row["test_top1"] * size - round(row["test_top1"] * size)) < 1e-6, path
+            else:
+                assert 0 <= row["test_miou"] <= 1
+        reductions = [json.loads(p.read_text())["flops_reduction"] for p in paths]
+        assert max(reductions) >= 1 - min(experiment["prune"]["save_flops_ratios"]) - 1e-9  # reached its target
+    cub = [json.loads(p.read_text())["test_top1"] for p in (results / "vgg16m_cub200" / "baseline").rglob("evaluate.json")]
+    assert min(cub) > 0.3  # 10 generated bird classes: chance is 0.1, the smoke baseline learns them
     summary = (results / "report" / "summary.md").read_text()
     for name in resolved["experiments"]:
         assert name in summary

@@ -7,7 +7,7 @@ import torch
 
 from gdbench.gates import GATED_TYPES
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def _readme_example() -> str:

@@ -96,9 +96,22 @@ def test_score_predicts_loss_change_of_zeroing_a_small_gate_to_first_order():
 
 
 def test_group_score_is_the_sum_of_member_scores():
+    """Checked on groups this test names itself: ResNet-8 (option B) has one stage group per
+    stage, the stem or projection BN with every block's last BN, and one free inner BN per block
+    (the authors' grouping); a group's score is its members' sum, an inner BN's its own."""
     model = decorate(resnet_cifar(8, 10, base_width=4))
     graph = GateGraph(model)
+    by_member = {name: group for group in graph.groups for name in group.names}
+    stage_groups = [
+        ["bn1", "layer1.0.bn2"],
+        ["layer2.0.shortcut.1", "layer2.0.bn2"],
+        ["layer3.0.shortcut.1", "layer3.0.bn2"],
+    ]
     scores = {name: torch.rand(layer.gate.shape) for name, layer in gated_layers(model)}
-    for group, summed in zip(graph.groups, group_scores(graph.groups, scores)):
-        expected = sum(scores[name] for name in group.names)
-        torch.testing.assert_close(summed, expected)
+    summed = dict(zip((tuple(sorted(g.names)) for g in graph.groups), group_scores(graph.groups, scores)))
+    for members in stage_groups:
+        assert sorted(by_member[members[0]].names) == sorted(members)
+        torch.testing.assert_close(summed[tuple(sorted(members))], scores[members[0]] + scores[members[1]])
+    for inner in ("layer1.0.bn1", "layer2.0.bn1", "layer3.0.bn1"):
+        assert by_member[inner].names == [inner]
+        torch.testing.assert_close(summed[(inner,)], scores[inner])
