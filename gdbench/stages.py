@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gdbench.checkpoint import load_checkpoint, load_resumable, save_checkpoint
+from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict, load_resumable, save_checkpoint
 from gdbench.config import resolve, stage_settings, target_label
 from gdbench.data import registry
 from gdbench.data.loaders import LoaderConfig
@@ -26,7 +26,6 @@ from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import SEGMENTATION_MODELS, build_model
-from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.track import git_revision, log_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 

@@ -3,15 +3,13 @@
 Removal goes through torch-pruning's dependency graph (a whole group of tied channels at once),
 with pruners of our own for the gated layers: torch-pruning's BN surgery slices weight, bias and
 running statistics but would leave the gate full size (docs/facts.md, Library pitfalls). Which
-channels form a group is gdbench.pruning.groups; this module only cuts.
-
-A pruned checkpoint holds only tensors (it loads with weights_only=True), so to load it the
-original architecture is built and each layer is shrunk to the shapes the state dict holds.
+channels form a group is gdbench.pruning.groups; this module only cuts. Loading a pruned
+checkpoint into its architecture is gdbench.checkpoint.load_pruned_state_dict (it needs no
+torch-pruning, which costs a job ~2.7 s to import).
 """
 
 from __future__ import annotations
 
-import torch
 import torch_pruning as tp
 from torch import nn
 from torch_pruning.pruner import function as tp_function
@@ -91,37 +89,3 @@ def remove_channels(dependency_graph: tp.DependencyGraph, layer: nn.Module, drop
     """Remove output channels `drop` of `layer`, and every channel tied to them, in place."""
     handler = dependency_graph.get_pruner_of_module(layer).prune_out_channels
     dependency_graph.get_pruning_group(layer, handler, drop).prune()
-
-
-def _resize(layer: nn.Module, state: dict[str, torch.Tensor], prefix: str) -> None:
-    for name, param in list(layer.named_parameters(recurse=False)):
-        saved = state.get(prefix + name)
-        if saved is not None and saved.shape != param.shape:
-            setattr(
-                layer,
-                name,
-                nn.Parameter(torch.empty_like(saved, device=param.device), requires_grad=param.requires_grad),
-            )
-    for name, buffer in list(layer.named_buffers(recurse=False)):
-        saved = state.get(prefix + name)
-        if buffer is not None and saved is not None and saved.shape != buffer.shape:
-            setattr(layer, name, torch.empty_like(saved, device=buffer.device))
-    weight = getattr(layer, "weight", None)
-    if isinstance(layer, nn.modules.conv._ConvNd):
-        out_dim, in_dim = (1, 0) if layer.transposed else (0, 1)
-        layer.out_channels = weight.shape[out_dim] * (layer.groups if layer.transposed else 1)
-        layer.in_channels = weight.shape[in_dim] * (1 if layer.transposed else layer.groups)
-    elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-        layer.num_features = (weight if weight is not None else layer.running_mean).shape[0]
-    elif isinstance(layer, nn.Linear):
-        layer.out_features, layer.in_features = weight.shape
-
-
-def load_pruned_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-    """Shrink every conv, BN and linear layer of `model` to the shapes in `state_dict`, then
-    load it (strictly). Works for any pruning that only removes channels."""
-    for name, layer in model.named_modules():
-        if isinstance(layer, (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.Linear)):
-            _resize(layer, state_dict, f"{name}." if name else "")
-    model.load_state_dict(state_dict, strict=True)
-    return model

@@ -23,12 +23,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gdbench.checkpoint import load_resumable, save_checkpoint, state_digest
+from gdbench.checkpoint import load_pruned_state_dict, load_resumable, save_checkpoint, state_digest
 from gdbench.config import config_record, dataclass_from_dict
 from gdbench.gates import GatedBatchNorm2d, gated_layers
 from gdbench.pruning.engine import GlobalPruner, PruneConfig, checkpoint_name, write_trace  # noqa: F401 (re-exported)
 from gdbench.pruning.score import GateScoreCollector, group_scores
-from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.train import fit, train_one_epoch, triangular
 
 

@@ -40,5 +40,7 @@ rule save_point:
     log:
         f"{R}/logs/save_point/{{experiment}}/{{method}}/{{target}}/seed{{seed}}.log",
     localrule: True
+    conda:
+        CONDA_ENV
     shell:
         "cp {params.source:q} {output:q} > {log:q} 2>&1"

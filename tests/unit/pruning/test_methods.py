@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from gdbench import count_flops, decorate
-from gdbench.checkpoint import load_checkpoint
+from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict
 from gdbench.config import schema
 from gdbench.gates import gated_layers
 from gdbench.models import VGG, resnet_cifar
@@ -11,7 +11,6 @@ from gdbench.pruning.engine import checkpoint_name
 from gdbench.pruning.groups import GateGraph
 from gdbench.pruning.methods import METHODS, build_pruner, criteria, method_settings
 from gdbench.pruning.plan import floor_channels
-from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.pruning.ticktock import TickTockConfig
 from gdbench.train import triangular_lr
 

@@ -4,12 +4,12 @@ import torch
 import torchvision
 
 from gdbench import count_flops, decorate
+from gdbench.checkpoint import load_pruned_state_dict
 from gdbench.flops import count_params
 from gdbench.gates import gated_layers
 from gdbench.models import FCN, VGG, resnet_cifar
 from gdbench.pruning.groups import GateGraph
 from gdbench.pruning.plan import GroupState, floor_channels, plan_tick
-from gdbench.pruning.surgery import load_pruned_state_dict
 
 MODELS = {
     "resnet56": (lambda: resnet_cifar(56, 10), (2, 3, 32, 32)),

@@ -5,11 +5,10 @@ import torch
 from torch import nn
 
 from gdbench import count_flops, decorate
-from gdbench.checkpoint import load_checkpoint
+from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict
 from gdbench.gates import gated_layers
 from gdbench.models import resnet_cifar
 from gdbench.pruning.plan import floor_channels
-from gdbench.pruning.surgery import load_pruned_state_dict
 from gdbench.pruning.ticktock import TickTock, TickTockConfig, checkpoint_name
 from gdbench.train import triangular_lr
 
