@@ -46,6 +46,7 @@ def add_parser(commands) -> None:
     parser = common("train_baseline", "train the unpruned model (validation-selected)")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--evaluate", action="store_true", help="then score it on the test set into OUT/../evaluate")
     parser = common("prune", "Tick-Tock pruning with a checkpoint per save point")
     for flag in ("--method", "--baseline", "--out"):
         parser.add_argument(flag, required=True)
@@ -61,6 +62,10 @@ def add_parser(commands) -> None:
         parser.add_argument("--seed", type=int, required=True)
         if name == "scratch":
             parser.add_argument("--variant", required=True, choices=("scratch_e", "scratch_b"))
+        parser.add_argument(
+            "--baseline",
+            help="then score the result on the test set against this baseline model.pt, into OUT/../evaluate",
+        )
     parser = common("evaluate", "evaluate a trained model once on the test set")
     for flag in ("--stage-name", "--model", "--baseline", "--out"):
         parser.add_argument(flag, required=True)
@@ -130,13 +135,15 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.stage == "train_baseline":
-        stages.train_baseline(run, args.seed, out, device)
+        stages.train_baseline(run, args.seed, out, device, evaluated=args.evaluate)
     elif args.stage == "prune":
         stages.prune(run, args.method, args.seed, Path(args.baseline), out, device)
     elif args.stage == "finetune":
-        stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device)
+        baseline = Path(args.baseline) if args.baseline else None
+        stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device, baseline)
     elif args.stage == "scratch":
-        stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device)
+        baseline = Path(args.baseline) if args.baseline else None
+        stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device, baseline)
     elif args.stage == "evaluate":
         stages.evaluate(
             run,

@@ -170,6 +170,15 @@ class StageSettings:
     def record(self) -> dict:
         return {"run": self.run, "experiment": self.sections}
 
+    def narrow(self, stage: str) -> StageSettings:
+        """The view of `stage`, for a job that also does that stage's work (a training job
+        evaluates the model it made): its parts must be among this job's, so this job's rerun
+        trigger covers them."""
+        missing = sorted(set(STAGE_READS[stage]) - set(self.sections))
+        if missing:
+            raise KeyError(f"stage {self.stage} cannot do {stage}'s work: it does not read {', '.join(missing)}")
+        return StageSettings(stage, self.experiment, self.run, {k: self.sections[k] for k in STAGE_READS[stage]})
+
     def fingerprint(self) -> str:
         return fingerprint(self.record())
 

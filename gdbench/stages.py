@@ -53,11 +53,19 @@ class Run:
     declared parts) can never miss a setting the job uses."""
 
     def __init__(self, config: dict, experiment: str, stage: str, method: str | None = None):
-        self.settings = stage_settings(config, experiment, stage, method)
-        self.name, self.spec, self.stage = experiment, self.settings, stage
-        self.profile, self.data_root = self.settings.run["profile"], self.settings.run["data_root"]
-        self.tracking_uri = run_uri(config)
+        self._view(stage_settings(config, experiment, stage, method), run_uri(config))
+
+    def _view(self, settings, tracking_uri: str) -> None:
+        self.settings, self.tracking_uri = settings, tracking_uri
+        self.name, self.spec, self.stage = settings.experiment, settings, settings.stage
+        self.profile, self.data_root = settings.run["profile"], settings.run["data_root"]
         self.dataset = registry.dataset(self.spec["data"]["dataset"])
+
+    def for_stage(self, stage: str) -> Run:
+        """This job's view narrowed to `stage`'s parts (see StageSettings.narrow)."""
+        view = object.__new__(Run)
+        view._view(self.settings.narrow(stage), self.tracking_uri)
+        return view
 
     @classmethod
     def from_file(cls, config_path: str | Path, experiment: str, stage: str, method: str | None = None) -> Run:
@@ -183,16 +191,47 @@ def _finish_training(
     return result
 
 
-def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto") -> dict:
-    """Train the unpruned model; the best validation epoch is kept (test comes in evaluate)."""
+def _evaluate_trained(
+    run: Run,
+    stage: str,
+    seed: int,
+    out_dir: Path,
+    baseline: Path | None,
+    device,
+    method: str = "",
+    target: float | None = None,
+) -> None:
+    """The test set, once, for the model this job just wrote, into the sibling `evaluate/`
+    folder: evaluation runs in the job that made the model, so a model costs one process start
+    (torch, MLflow: ~8 s on 2 cores), not two."""
+    model_path = out_dir / "model.pt"
+    evaluate(
+        run.for_stage("evaluate"),
+        stage,
+        seed,
+        model_path,
+        baseline or model_path,
+        out_dir.parent / "evaluate",
+        method,
+        target,
+        device,
+    )
+
+
+def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto", evaluated: bool = False) -> dict:
+    """Train the unpruned model; the best validation epoch is kept. `evaluated`: then score it
+    on the test set (stages.evaluate), as the DAG's train_baseline job does."""
     device = _device(device)
     torch.manual_seed(seed)
     model = run.model().to(device)
     training = TrainConfig.from_dict(run.spec["train"])
     history = _train_selected(run, model, training, out_dir, device, seed)
-    return _finish_training(
+    result = _finish_training(
         run, f"train_baseline/{run.name}/seed{seed}", model, history, out_dir, device, {"seed": seed}
     )
+    if evaluated:
+        _evaluate_trained(run, "baseline", seed, out_dir, None, device)
+    return result
 
 
 def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, device: str = "auto") -> dict:
@@ -244,9 +283,17 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
 
 
 def finetune(
-    run: Run, method: str, target: float, seed: int, pruned: Path, out_dir: Path, device: str = "auto"
+    run: Run,
+    method: str,
+    target: float,
+    seed: int,
+    pruned: Path,
+    out_dir: Path,
+    device: str = "auto",
+    baseline: Path | None = None,
 ) -> dict:
-    """Fine-tune a pruned checkpoint: triangular lr, no sparsity term (authors' code)."""
+    """Fine-tune a pruned checkpoint: triangular lr, no sparsity term (authors' code). With a
+    `baseline`, then evaluate the result against it (the DAG's finetune job)."""
     device = _device(device)
     torch.manual_seed(seed)
     checkpoint = load_checkpoint(pruned)
@@ -254,7 +301,7 @@ def finetune(
     finetuning = FinetuneConfig.from_dict(run.spec["finetune"])
     training = dataclasses.replace(finetuning, epochs=max(1, finetuning.epochs)).training()
     history = _train_selected(run, model, training, out_dir, device, seed)
-    return _finish_training(
+    result = _finish_training(
         run,
         f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}",
         model,
@@ -263,6 +310,9 @@ def finetune(
         device,
         {"seed": seed, "method": method, "target": target},
     )
+    if baseline is not None:
+        _evaluate_trained(run, "finetune", seed, out_dir, baseline, device, method, target)
+    return result
 
 
 def scratch_epochs(baseline_epochs: int, flops_ratio: float, variant: str) -> int:
@@ -291,9 +341,18 @@ def reinitialise(model: nn.Module) -> nn.Module:
 
 
 def scratch(
-    run: Run, method: str, target: float, seed: int, variant: str, pruned: Path, out_dir: Path, device: str = "auto"
+    run: Run,
+    method: str,
+    target: float,
+    seed: int,
+    variant: str,
+    pruned: Path,
+    out_dir: Path,
+    device: str = "auto",
+    baseline: Path | None = None,
 ) -> dict:
-    """Train the pruned architecture from a fresh initialisation (Scratch-E or Scratch-B)."""
+    """Train the pruned architecture from a fresh initialisation (Scratch-E or Scratch-B); with a
+    `baseline`, then evaluate the result against it (the DAG's scratch job)."""
     device = _device(device)
     torch.manual_seed(seed)
     checkpoint = load_checkpoint(pruned)
@@ -305,7 +364,7 @@ def scratch(
         {**run.spec["train"], "epochs": epochs, "milestones": [round(m * scale) for m in base.milestones]}
     )
     history = _train_selected(run, model, training, out_dir, device, seed)
-    return _finish_training(
+    result = _finish_training(
         run,
         f"{variant}/{run.name}/{method}/{target_label(target)}/seed{seed}",
         model,
@@ -314,6 +373,9 @@ def scratch(
         device,
         {"seed": seed, "method": method, "target": target, "variant": variant, "epochs": epochs},
     )
+    if baseline is not None:
+        _evaluate_trained(run, variant, seed, out_dir, baseline, device, method, target)
+    return result
 
 
 def evaluate(

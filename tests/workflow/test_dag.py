@@ -15,9 +15,8 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
         seeds, methods = len(experiment["seeds"]), len(experiment["methods"])
         targets = len(experiment["prune"]["save_flops_ratios"])
         scratch = len(experiment["scratch"])
-        for rule, n in {"train_baseline": seeds, "evaluate_baseline": seeds, "prune": seeds * methods,
-                        "save_point": seeds * methods * targets, "finetune": seeds * methods * targets, "scratch": seeds * methods * targets * scratch,
-                        "evaluate": seeds * methods * targets * (1 + scratch)}.items():
+        for rule, n in {"train_baseline": seeds, "prune": seeds * methods, "save_point": seeds * methods * targets,
+                        "finetune": seeds * methods * targets, "scratch": seeds * methods * targets * scratch}.items():
             counts[rule] = counts.get(rule, 0) + n
     return counts
 

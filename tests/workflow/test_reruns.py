@@ -46,9 +46,9 @@ def test_adding_a_seed_reruns_no_existing_job(smoke, tmp_path):
         if job["rule"] in ("report", "all"):
             continue  # the report gains the new seed's evaluations
         assert "seed2" in job["output"] and job["reason"].startswith("Missing output files"), job
-    # seed 2 alone: baseline, its evaluation, one prune, 2 save points, 2 fine-tunes, 2 Scratch-B, 4 evaluations
-    assert _rules(jobs) == {"train_baseline": 1, "evaluate_baseline": 1, "prune": 1, "save_point": 2,
-                            "finetune": 2, "scratch": 2, "evaluate": 4, "report": 1, "all": 1}
+    # seed 2 alone: its baseline, one prune, 2 save points, 2 fine-tunes, 2 Scratch-B (each evaluates its model)
+    assert _rules(jobs) == {"train_baseline": 1, "prune": 1, "save_point": 2, "finetune": 2, "scratch": 2,
+                            "report": 1, "all": 1}
 
 
 def test_editing_expected_reruns_only_the_report(smoke, tmp_path):
@@ -61,11 +61,11 @@ def test_editing_expected_reruns_only_the_report(smoke, tmp_path):
 
 
 def test_editing_finetune_reruns_finetune_its_evaluations_and_the_report(smoke, tmp_path):
+    """(A finetune job evaluates the model it makes, so its evaluation reruns with it.)"""
     workdir, _, _ = smoke
     jobs = _planned(workdir, _smoke_override(EXPERIMENT, "finetune: {epochs: 2}"), tmp_path)
-    assert _rules(jobs) == {"finetune": 4, "evaluate": 4, "report": 1, "all": 1}
-    assert all(f"/{EXPERIMENT}/" in j["output"] and "/finetune/" in j["output"]
-               for j in jobs if j["rule"] in ("finetune", "evaluate"))
+    assert _rules(jobs) == {"finetune": 4, "report": 1, "all": 1}
+    assert all(f"/{EXPERIMENT}/" in j["output"] and "/finetune/" in j["output"] for j in jobs if j["rule"] == "finetune")
     assert all("Params have changed" in j["reason"] for j in jobs if j["rule"] == "finetune")
 
 
@@ -74,9 +74,8 @@ def test_editing_train_reruns_everything_downstream_of_training(smoke, tmp_path)
     jobs = _planned(workdir, _smoke_override(EXPERIMENT, "train: {epochs: 3}"), tmp_path)
     experiment = resolved["experiments"][EXPERIMENT]
     seeds, targets = len(experiment["seeds"]), len(experiment["prune"]["save_flops_ratios"])
-    assert _rules(jobs) == {"train_baseline": seeds, "evaluate_baseline": seeds, "prune": seeds,
-                            "save_point": seeds * targets, "finetune": seeds * targets,
-                            "scratch": seeds * targets, "evaluate": 2 * seeds * targets, "report": 1, "all": 1}
+    assert _rules(jobs) == {"train_baseline": seeds, "prune": seeds, "save_point": seeds * targets,
+                            "finetune": seeds * targets, "scratch": seeds * targets, "report": 1, "all": 1}
     assert all(f"/{EXPERIMENT}/" in j["output"] for j in jobs if j["rule"] not in ("report", "all"))
 
 

@@ -16,7 +16,6 @@ wildcard_constraints:
     target=r"0\.\d+",
     method=r"[a-z][a-z0-9_]*",
     variant=r"scratch_e|scratch_b",
-    stage=r"finetune|scratch_e|scratch_b",
 
 
 def spec(wildcards):

@@ -1,14 +1,17 @@
 rule finetune:
-    """A pruned checkpoint trained on: triangular lr, no sparsity term (authors' code)."""
+    """A pruned checkpoint trained on: triangular lr, no sparsity term (authors' code); then its
+    one evaluation on the test set against the same seed's baseline, in the same job."""
     input:
         config=CONFIG_INPUT,
         pruned=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/save_point/model.pt",
+        baseline=f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
         data=dataset_flag,
     output:
-        f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/finetune/train/model.pt",
+        model=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/finetune/train/model.pt",
+        evaluation=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/finetune/evaluate/evaluate.json",
     params:
         settings=job_settings("finetune"),
-        out=lambda w, output: str(Path(output[0]).parent),
+        out=lambda w, output: str(Path(output.model).parent),
         gpus=job_gpus("finetune"),
     log:
         f"{R}/logs/finetune/{{experiment}}/{{method}}/{{target}}/seed{{seed}}.log",
@@ -23,4 +26,5 @@ rule finetune:
         "gdbench stage finetune --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} "
         "--method {wildcards.method:q} --target {wildcards.target} --seed {wildcards.seed} "
-        "--pruned {input.pruned:q} --out {params.out:q} --gpus {params.gpus} > {log:q} 2>&1"
+        "--pruned {input.pruned:q} --baseline {input.baseline:q} --out {params.out:q} "
+        "--gpus {params.gpus} > {log:q} 2>&1"

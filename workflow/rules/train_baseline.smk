@@ -1,5 +1,6 @@
 rule train_baseline:
-    """The unpruned model, one per experiment and seed."""
+    """The unpruned model, one per experiment and seed, then its one evaluation on the test set
+    (in the same job: one process start per model)."""
     input:
         config=CONFIG_INPUT,
         data=dataset_flag,
@@ -9,10 +10,11 @@ rule train_baseline:
         # ImageNet backbone weights, placed by hand: missing, the DAG stops before any job runs
         weights=lambda w: spec(w)["model"].get("pretrained") or [],
     output:
-        f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
+        model=f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
+        evaluation=f"{R}/{{experiment}}/baseline/seed{{seed}}/evaluate/evaluate.json",
     params:
         settings=job_settings("train_baseline"),
-        out=lambda w, output: str(Path(output[0]).parent),
+        out=lambda w, output: str(Path(output.model).parent),
         gpus=job_gpus("train_baseline"),
     log:
         f"{R}/logs/train_baseline/{{experiment}}/seed{{seed}}.log",
@@ -26,4 +28,4 @@ rule train_baseline:
     shell:
         "gdbench stage train_baseline --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} "
-        "--seed {wildcards.seed} --out {params.out:q} --gpus {params.gpus} > {log:q} 2>&1"
+        "--seed {wildcards.seed} --out {params.out:q} --evaluate --gpus {params.gpus} > {log:q} 2>&1"
