@@ -134,15 +134,14 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    baseline = Path(args.baseline) if getattr(args, "baseline", None) else None
     if args.stage == "train_baseline":
         stages.train_baseline(run, args.seed, out, device, evaluated=args.evaluate)
     elif args.stage == "prune":
-        stages.prune(run, args.method, args.seed, Path(args.baseline), out, device)
+        stages.prune(run, args.method, args.seed, baseline, out, device)
     elif args.stage == "finetune":
-        baseline = Path(args.baseline) if args.baseline else None
         stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device, baseline)
     elif args.stage == "scratch":
-        baseline = Path(args.baseline) if args.baseline else None
         stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device, baseline)
     elif args.stage == "evaluate":
         stages.evaluate(
@@ -150,7 +149,7 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
             args.stage_name,
             args.seed,
             Path(args.model),
-            Path(args.baseline),
+            baseline,
             out,
             args.method,
             args.target,

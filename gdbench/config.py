@@ -157,7 +157,6 @@ class StageSettings:
     experiment: str
     run: dict
     sections: dict
-    method: str | None = None
 
     def __getitem__(self, section: str):
         if section not in self.sections:
@@ -206,7 +205,7 @@ def stage_settings(resolved: dict, experiment: str, stage: str, method: str | No
     if "method_settings" in sections:
         sections["method_settings"] = copy.deepcopy(sections["method_settings"].get(method, {}))
     run = {key: resolved[key] for key in RUN_KEYS if key in resolved}
-    return StageSettings(stage, experiment, run, sections, method)
+    return StageSettings(stage, experiment, run, sections)
 
 
 def target_label(flops_ratio: float) -> str:

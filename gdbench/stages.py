@@ -32,10 +32,11 @@ from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
 def _model_fits_dataset(experiment: dict) -> list[str]:
     model, name = experiment["model"]["name"], experiment["data"]["dataset"]
-    if (model in SEGMENTATION_MODELS) != registry.dataset(name).segmentation:
+    dataset = registry.dataset(name)
+    if (model in SEGMENTATION_MODELS) != dataset.segmentation:
         return [
-            f"model.name {model!r} does not fit data.dataset {name!r} ({registry.dataset(name).task} "
-            f"needs a {'segmentation model' if registry.dataset(name).segmentation else 'classifier'})"
+            f"model.name {model!r} does not fit data.dataset {name!r} ({dataset.task} "
+            f"needs a {'segmentation model' if dataset.segmentation else 'classifier'})"
         ]
     return []
 
@@ -66,10 +67,6 @@ class Run:
         view = object.__new__(Run)
         view._view(self.settings.narrow(stage), self.tracking_uri)
         return view
-
-    @classmethod
-    def from_file(cls, config_path: str | Path, experiment: str, stage: str, method: str | None = None) -> Run:
-        return cls(json.loads(Path(config_path).read_text()), experiment, stage, method)
 
     def identity(self, seed: int) -> dict:
         """What this job's resumable files must have been written for, beyond the training
