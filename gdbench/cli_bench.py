@@ -76,6 +76,19 @@ def _run_latency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_criteria(args: argparse.Namespace) -> int:
+    from gdbench.bench.criteria import criteria_correlation
+
+    _emit(
+        f"criteria against the oracle loss change, ResNet-{args.depth} on digits, Spearman rank correlation",
+        criteria_correlation(
+            args.depth, args.base_width, args.epochs, oracle_images=args.oracle_images, seed=args.seed
+        ),
+        args.json,
+    )
+    return 0
+
+
 def _run_gpu_check(args: argparse.Namespace) -> int:
     from gdbench.bench import gpu_check
 
@@ -89,9 +102,10 @@ def add_parser(commands, models: list[str]) -> None:
     bench = commands.add_parser("bench", help="performance benchmarks, variants measured side by side")
     benches = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
 
-    def benchmark(name: str, help_text: str, run):
+    def benchmark(name: str, help_text: str, run, model: bool = True):
         parser = benches.add_parser(name, help=help_text)
-        parser.add_argument("--model", default="resnet56", choices=models)
+        if model:
+            parser.add_argument("--model", default="resnet56", choices=models)
         parser.add_argument("--json", help="also write the result to this JSON file")
         parser.set_defaults(run=run)
         return parser
@@ -137,3 +151,15 @@ def add_parser(commands, models: list[str]) -> None:
         "the GPU preset: every training path on a CIFAR-10 epoch and pruned latency (scripts/gpu_check.sh)",
         _run_gpu_check,
     )
+    ranks = benchmark(
+        "criteria",
+        "each pruning criterion's rank correlation with the measured loss change of removing each channel "
+        "(a small residual net trained on scikit-learn's real digits)",
+        _run_criteria,
+        model=False,
+    )
+    ranks.add_argument("--depth", type=int, default=8, help="CIFAR ResNet depth, 6n+2")
+    ranks.add_argument("--base-width", type=int, default=8)
+    ranks.add_argument("--epochs", type=int, default=30, help="training epochs before scoring")
+    ranks.add_argument("--oracle-images", type=int, default=512, help="training images the loss change is measured on")
+    ranks.add_argument("--seed", type=int, default=0)

@@ -94,12 +94,6 @@ def _consistency_problems(experiment: dict) -> list[str]:
     for index, row in enumerate(experiment["expected"]):
         if "target" in row and row["target"] not in saves:
             problems.append(f"expected.{index}.target {row['target']} is not one of prune.save_flops_ratios {saves}")
-    model = experiment["model"]
-    if "depgraph" in experiment.get("methods", []) and model["name"].startswith("fcn"):
-        problems.append(
-            f"methods: depgraph needs a BN after every pruned conv (torch-pruning's group "
-            f"norm sees no plain conv in {model['name']!r}); drop it for this experiment"
-        )
     return problems
 
 

@@ -222,3 +222,31 @@ def _replace_layers(
         for child_name, child in list(parent.named_children()):
             if select(child):
                 setattr(parent, child_name, convert(child))
+
+
+def load_undecorated(decorated: nn.Module, plain: nn.Module) -> nn.Module:
+    """Set `decorated` to compute what `plain` computes, `plain` being an undecorated copy of it
+    (same names and widths) trained further: the inverse of undecorate(). A GBN takes φ = γ and
+    β/γ as its bias, unclamped, so that the round trip is exact for every γ ≠ 0 (a channel with
+    γ = 0 has φ = 0 and is dead either way, whatever β); a GatedConv2d takes the folded filters
+    with φ = 1. Returns `decorated`."""
+    modules = dict(plain.named_modules())
+    with torch.no_grad():
+        for name, layer in decorated.named_modules():
+            source = modules[name]
+            if isinstance(layer, GatedBatchNorm2d):
+                gamma = source.weight
+                safe = torch.where(gamma == 0, torch.ones_like(gamma), gamma)
+                layer.gate.copy_(gamma)
+                layer.bias.copy_(torch.where(gamma == 0, torch.zeros_like(gamma), source.bias / safe))
+                for buffer in ("running_mean", "running_var", "num_batches_tracked"):
+                    if getattr(layer, buffer) is not None:
+                        getattr(layer, buffer).copy_(getattr(source, buffer))
+            elif isinstance(layer, GatedConv2d):
+                layer.weight.copy_(source.weight)
+                layer.gate.fill_(1.0)
+                if layer.bias is not None:
+                    layer.bias.copy_(source.bias)
+            elif not list(layer.children()):
+                layer.load_state_dict(source.state_dict())
+    return decorated

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from gdbench.bench import timed
-from gdbench.data.loaders import CifarTensorBatches, _CifarSamples
+from gdbench.data.loaders import CIFAR_STATISTICS, CifarTensorBatches, _CifarSamples
 from gdbench.models import build_model
 from gdbench.train import train_one_epoch
 
@@ -22,7 +22,7 @@ def _batches(
 ):
     if variant == "dataloader":
         loader = DataLoader(
-            _CifarSamples(images, labels, train=True),
+            _CifarSamples(images, labels, train=True, statistics=CIFAR_STATISTICS["cifar10"]),
             batch_size=batch_size,
             shuffle=True,
             num_workers=workers,

@@ -59,3 +59,16 @@ def test_step_profile_splits_a_step_into_host_and_device_time():
     result = step_profile("resnet20", batch_size=8, steps=2, bf16=False, device="cpu")
     assert result["wall_ms_per_step"] > 0
     assert result["device_kernel_ms_per_step"] == 0 and result["device_busy_share"] == 0  # no CUDA kernels on CPU
+
+
+def test_taylor_and_gate_criteria_rank_channels_like_the_oracle_far_above_random():
+    """On a residual net trained on real digits, the gradient criteria's ranking of channels
+    follows the measured loss change of removing each (Spearman > 0.4, and above random scores'
+    mean + 3 std); the weight variant squared after summing over a filter would rank at random."""
+    from gdbench.bench.criteria import criteria_correlation
+
+    result = criteria_correlation(epochs=5, oracle_images=256, random_draws=10)
+    assert result["test_accuracy"] > 0.9
+    noise = result["spearman_random_mean"] + 3 * result["spearman_random_std"]
+    for name in ("gate_decorator", "taylor_weights", "taylor_bn"):
+        assert result[f"spearman_{name}"] > max(0.4, noise), (name, result)

@@ -7,6 +7,7 @@ groups, global ranking with floors, surgery, step size, FLOPs target and save po
     l1_norm            filter L1 norm (Li et al. 2017)
     network_slimming   BN-γ L1 sparsity training, then |γ| (Liu et al. 2017)
     taylor_weights     first-order Taylor on weights, iterative (Molchanov et al. 2019)
+    taylor_bn          first-order Taylor on the BN scale and shift, iterative (Molchanov et al. 2019)
     fpgm               distance to the layer's geometric median (He et al. 2019)
     random             seeded random scores
     uniform_shrink     every layer narrowed alike to the same FLOPs (the paper's "shrunk")
@@ -30,7 +31,7 @@ from torch import nn
 
 from gdbench.config import dataclass_from_dict
 from gdbench.pruning.engine import GlobalPruner
-from gdbench.pruning.methods import criteria
+from gdbench.pruning.methods import criteria, depgraph
 from gdbench.pruning.methods.runners import (
     IterativeTaylor,
     OneShotPruning,
@@ -48,7 +49,9 @@ class NoSettings:
 
 @dataclass(frozen=True)
 class SlimmingSettings:
-    sparsity_weight: float = 1e-4  # λ of Liu et al.'s CIFAR runs
+    # λ: Liu et al. used 1e-4 for VGG and 1e-5 for ResNets and DenseNets (their network-slimming
+    # README; docs/facts.md, Baselines): the ResNet experiments set 1e-5 in method_settings.
+    sparsity_weight: float = 1e-4
     sparsity_epochs: int | None = None  # None: one Tock's epochs (the prune config's tock_epochs)
 
 
@@ -124,7 +127,14 @@ METHODS: dict[str, Method] = {
             "taylor_weights",
             "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR)",
             lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
-                model, batches, loss_fn, config, **kw
+                model, batches, loss_fn, config, collector=criteria.TaylorWeightCollector, **kw
+            ),
+        ),
+        Method(
+            "taylor_bn",
+            "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR), gate after BN",
+            lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
+                model, batches, loss_fn, config, collector=criteria.TaylorGateCollector, **kw
             ),
         ),
         Method(
@@ -148,7 +158,7 @@ METHODS: dict[str, Method] = {
             "depgraph",
             "Fang et al. 2023, DepGraph: towards any structural pruning (CVPR), via torch-pruning",
             _one_shot(
-                lambda p, seed: criteria.group_norm(p.graph, p.prunable_groups),
+                lambda p, seed: depgraph.group_norm(p.graph, p.prunable_groups),
                 prepare=lambda c, s: depgraph_sparsity(s.regularization, s.alpha, _epochs(c, s)),
             ),
             settings=DepGraphSettings,

@@ -63,29 +63,17 @@ def random_scores(groups: list[GateGroup], generator: torch.Generator) -> list[t
     return [torch.rand(group.width, generator=generator) for group in groups]
 
 
-def group_norm(graph: GateGraph, groups: list[GateGroup]) -> list[torch.Tensor]:
-    """DepGraph's group importance: the L2 norm of every parameter tied to a channel (its filter
-    and the next layers' input slices), through torch-pruning's GroupMagnitudeImportance (Fang
-    et al. 2023, "DepGraph: towards any structural pruning", §3.3)."""
-    import torch_pruning as tp
-
-    importance = tp.importance.GroupMagnitudeImportance(p=2, group_reduction="mean", normalizer="mean")
-    scores = []
-    for group in groups:
-        score = importance(graph.dependency_group(group))
-        if score is None:
-            raise ValueError(
-                f"depgraph: torch-pruning finds no plain conv or linear weights tied to "
-                f"group {group.names} (a GatedConv2d net such as the FCN); use another method"
-            )
-        scores.append(score.detach().cpu())
-    return scores
-
-
+# DEVIATION: a group of tied channels scores the sum of its members' Taylor scores, as every method
+# here sums (paper §3.4); Molchanov et al.'s reference code averages them (`group_criteria`).
 class TaylorWeightCollector:
-    """Context manager: while open, each backward pass adds (Σ_{w ∈ filter} ∂L/∂w · w)² per filter
-    of every producer layer (Molchanov et al. 2019, "Importance estimation for neural network
-    pruning", eq. 4, the weight variant); `scores(groups)` averages over the passes."""
+    """Context manager: while open, each backward pass adds Σ_{w ∈ filter} (∂L/∂w · w)² per filter
+    of every producer layer; `scores()` averages over the passes and sums a group's producers.
+
+    Molchanov et al. 2019, "Importance estimation for neural network pruning", the weight variant
+    as their reference code computes it (NVlabs/Taylor_pruning, pruning_engine.py, method 0: each
+    element's g·w squared, then summed over the filter). Summing g·w over the filter before
+    squaring (their eq. 4 read literally) gives 0 for any conv followed by BatchNorm in train mode:
+    the loss does not change when a filter is rescaled, so Σ_w ∂L/∂w · w = 0 (docs/facts.md)."""
 
     def __init__(self, graph: GateGraph, groups: list[GateGroup]):
         self.producers = [graph.producers(group) for group in groups]  # one graph walk per group
@@ -96,11 +84,10 @@ class TaylorWeightCollector:
 
     def _hook(self, layer: nn.Module):
         def accumulate(grad: torch.Tensor) -> None:
-            weight = layer.weight.detach()
-            product = grad * weight
+            product = grad * layer.weight.detach()
             if isinstance(layer, nn.ConvTranspose2d):
                 product = product.transpose(0, 1)
-            self.sums[layer] += product.flatten(1).sum(1).pow(2).float().cpu()
+            self.sums[layer] += product.flatten(1).float().pow(2).sum(1).cpu()
             if layer is self.layers[0]:
                 self.passes += 1
 
@@ -118,3 +105,43 @@ class TaylorWeightCollector:
     def scores(self) -> list[torch.Tensor]:
         passes = max(self.passes, 1)
         return [sum(self.sums[layer] for layer in layers) / passes for layers in self.producers]
+
+
+class TaylorGateCollector:
+    """Context manager: while open, each backward pass adds (∂L/∂φ · φ)² per channel of every gated
+    layer of the groups; `scores()` averages over the passes and sums a group's members.
+
+    Molchanov et al. 2019's criterion for BN networks, a gate after each BN (NVlabs/Taylor_pruning,
+    pruning_engine.py, method 22, recommended in its README): the gate g = 1 scales BN's output
+    γ·x̂ + β, so ∂L/∂g = γ·∂L/∂γ + β·∂L/∂β, the Taylor score of the BN scale and shift. In a
+    decorated model the gate φ is that scale (gdbench.gates.GatedBatchNorm2d: φ·(x̂ + β/γ)), so
+    ∂L/∂g = φ·∂L/∂φ. It is the square of the per-batch term Gate Decorator sums in absolute value
+    (paper §3.2), averaged rather than summed over the batches."""
+
+    def __init__(self, graph: GateGraph, groups: list[GateGroup]):
+        self.groups = groups
+        self.layers = list(dict.fromkeys(layer for group in groups for layer in group.layers))
+        self.sums = {layer: torch.zeros(layer.gate.numel()) for layer in self.layers}
+        self.passes = 0
+        self._handles: list = []
+
+    def _hook(self, layer: nn.Module):
+        def accumulate(grad: torch.Tensor) -> None:
+            self.sums[layer] += (grad * layer.gate.detach()).float().pow(2).cpu()
+            if layer is self.layers[0]:
+                self.passes += 1
+
+        return accumulate
+
+    def __enter__(self) -> TaylorGateCollector:
+        self._handles = [layer.gate.register_hook(self._hook(layer)) for layer in self.layers]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def scores(self) -> list[torch.Tensor]:
+        passes = max(self.passes, 1)
+        return [sum(self.sums[layer] for layer in group.layers) / passes for group in self.groups]

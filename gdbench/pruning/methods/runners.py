@@ -4,7 +4,7 @@ groups, floors, step size (`prune_fraction_per_tick`), FLOPs target, save points
     OneShotPruning   optional sparsity training, score once, remove to the target
                      (L1-norm, FPGM, random, Network Slimming, DepGraph)
     IterativeTaylor  rounds of training while scores accumulate, one removal step per round
-                     (Taylor on weights), the Tick's budget per round
+                     (Taylor on weights, Taylor on BN gates), the Tick's budget per round
     UniformShrink    every group narrowed by the same share of its width (the paper's "shrunk")
 """
 
@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
-import torch_pruning as tp
 from torch import nn
 
 from gdbench.gates import gated_layers
 from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.methods import criteria
+from gdbench.pruning.methods.depgraph import PlainModel
 from gdbench.pruning.plan import floor_channels
-from gdbench.pruning.surgery import customized_pruners
 from gdbench.train import fit, train_one_epoch, triangular
 
 
@@ -45,14 +44,15 @@ class _TrainingPruner(GlobalPruner):
         )
         self.train_batches, self.loss_fn, self.device = train_batches, loss_fn, device
 
-    def sparsity_training(self, epochs: int, *, extra_loss=None, after_backward=None) -> dict:
-        """Training of every weight with a sparsity term, on the Tock's triangular lr."""
+    def sparsity_training(self, epochs: int, *, model=None, extra_loss=None, after_backward=None) -> dict:
+        """Training of every weight of `model` (default: the pruned model) with a sparsity term,
+        on the Tock's triangular lr."""
         config = self.config
         if epochs == 0:
             return {"loss": math.nan}
         training = triangular(epochs, config.tock_lr_min, config.tock_lr_max, config.momentum, config.weight_decay)
         history = fit(
-            self.model,
+            self.model if model is None else model,
             self.train_batches,
             self.loss_fn,
             training,
@@ -98,33 +98,31 @@ def slimming_sparsity(weight: float, epochs: int) -> Callable[[OneShotPruning], 
 
 
 def depgraph_sparsity(regularization: float, alpha: float, epochs: int) -> Callable[[OneShotPruning], dict]:
-    """DepGraph's group-level sparse learning through torch-pruning's GroupNormPruner: after each
-    backward pass, every group's weights get a decay scaled by 2^(α·(I_max − I)/(I_max − I_min)),
-    strongest for the least important channels (Fang et al. 2023, §3.4)."""
+    """DepGraph's group-level sparse learning through torch-pruning's GroupNormPruner, on the plain
+    BN model as its authors run it (depgraph.PlainModel: the BN scales are regularised too); the
+    decorated model then takes the trained weights (Fang et al. 2023, §3.4)."""
 
     def prepare(pruner: OneShotPruning) -> dict:
-        was_training = pruner.model.training
-        regulariser = tp.pruner.GroupNormPruner(
-            pruner.model,
-            torch.zeros(pruner.input_shape, device=next(pruner.model.parameters()).device),
-            importance=tp.importance.GroupMagnitudeImportance(p=2),
-            reg=regularization,
-            alpha=alpha,
-            ignored_layers=list(pruner.graph.output_layers),
-            customized_pruners=customized_pruners(pruner.model),
+        plain = PlainModel(pruner.graph)
+        regulariser = plain.regulariser(regularization, alpha)
+        result = pruner.sparsity_training(
+            epochs, model=plain.model, after_backward=lambda: regulariser.regularize(plain.model, alpha=2**alpha)
         )
-        pruner.model.train(was_training)  # torch-pruning leaves the model in eval mode
-        return pruner.sparsity_training(
-            epochs, after_backward=lambda: regulariser.regularize(pruner.model, alpha=2**alpha)
-        )
+        plain.load_into_decorated()
+        return result
 
     return prepare
 
 
 class IterativeTaylor(_TrainingPruner):
-    """Molchanov et al. 2019: train, accumulate the Taylor weight importance over the minibatches,
-    remove the least important share, repeat. Each round trains every weight on the Tick's share
-    of the data at the Tick's lr, so its pruning budget matches Gate Decorator's Ticks."""
+    """Molchanov et al. 2019: train, accumulate a Taylor importance over the minibatches
+    (`collector`: criteria.TaylorWeightCollector or TaylorGateCollector), remove the least
+    important share, repeat. Each round trains every weight on the Tick's share of the data at
+    the Tick's lr, so its pruning budget matches Gate Decorator's Ticks."""
+
+    def __init__(self, *args, collector=criteria.TaylorWeightCollector, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.collector = collector
 
     def round(self) -> tuple[dict, list[torch.Tensor]]:
         config = self.config
@@ -135,7 +133,7 @@ class IterativeTaylor(_TrainingPruner):
             weight_decay=config.weight_decay,
         )
         steps = max(1, math.ceil(config.tick_data_fraction * len(self.train_batches)))
-        with criteria.TaylorWeightCollector(self.graph, self.prunable_groups) as collector:
+        with self.collector(self.graph, self.prunable_groups) as collector:
             result = train_one_epoch(
                 self.model,
                 self.train_batches,

@@ -122,3 +122,22 @@ def test_extraction_of_a_clean_archive(tmp_path):
     archive = _tar_with(tmp_path, tarfile.TarInfo("cifar/file.txt"), b"hello")
     safe_extract(archive, tmp_path / "out")
     assert (tmp_path / "out" / "cifar" / "file.txt").read_bytes() == b"hello"
+
+
+# The authors' normalisation (loader/cifar10.py, loader/cifar100.py), typed here as the reference.
+AUTHORS_STATISTICS = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
+    "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
+}
+
+
+@pytest.mark.parametrize("tensor_path", [True, False])
+def test_each_cifar_is_normalised_with_its_own_statistics(synthetic, tensor_path):
+    from gdbench.data.loaders import LoaderConfig, cifar_loaders
+
+    root, name = synthetic
+    config = LoaderConfig(name, str(root), eval_batch_size=1000, workers=0, tensor_path=tensor_path, val_size=1)
+    images, _ = next(iter(cifar_loaders(config, "cpu", False, False)["test"]))
+    raw, _ = load_cifar(root, name, "test")
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in AUTHORS_STATISTICS[name])
+    torch.testing.assert_close(images, (raw.float() / 255 - mean) / std, atol=2e-3, rtol=0)
