@@ -138,7 +138,7 @@ STAGE_READS: dict[str, tuple[str, ...]] = {
     "train_baseline": ("model", "data", "train"),
     "prune": ("model", "data", "prune", "method_settings"),
     "finetune": ("model", "data", "finetune"),
-    "scratch": ("model", "data", "train"),
+    "scratch": ("model", "data", "train", "scratch_budget"),
     "evaluate": ("model", "data"),
 }
 

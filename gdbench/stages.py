@@ -73,9 +73,14 @@ class Run:
         settings and starting weights: every setting the job reads, and its seed."""
         return {"job": self.settings.fingerprint(), "seed": seed}
 
-    def loaders(self, device, channels_last: bool = False, distributed: bool = False) -> dict:
+    def loaders(
+        self, device, channels_last: bool = False, distributed: bool = False, batch_size: int | None = None
+    ) -> dict:
+        """The dataset's batches; `batch_size` replaces the data section's for training batches."""
         known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
         data = {k: v for k, v in self.spec["data"].items() if k in known}
+        if batch_size is not None:
+            data["batch_size"] = batch_size
         return registry.build_loaders(
             LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data), device, channels_last, distributed
         )
@@ -127,12 +132,20 @@ def _device(requested: str) -> torch.device:
     return local_device(str(device)) if distributed else device
 
 
-def _train_selected(run: Run, model: nn.Module, training: TrainConfig, out_dir: Path, device, seed: int) -> list[dict]:
+def _train_selected(
+    run: Run,
+    model: nn.Module,
+    training: TrainConfig,
+    out_dir: Path,
+    device,
+    seed: int,
+    batch_size: int | None = None,
+) -> list[dict]:
     """fit() with a per-epoch checkpoint; keeps the best validation epoch in best.pt and
     leaves `model` holding it (model selection survives a restart). Both files are resumed only
     by a job of the same identity (settings, seed, starting weights); others are discarded."""
     distributed = init_from_env()
-    batches = run.loaders(device, training.channels_last, distributed)
+    batches = run.loaders(device, training.channels_last, distributed, batch_size)
     loss_fn, evaluate, key = run.task()
     identity = training_identity(model, training, run.identity(seed))
     best_path = out_dir / "best.pt"
@@ -297,7 +310,7 @@ def finetune(
     model = run.pruned_model(checkpoint["state_dict"]).to(device)
     finetuning = FinetuneConfig.from_dict(run.spec["finetune"])
     training = dataclasses.replace(finetuning, epochs=max(1, finetuning.epochs)).training()
-    history = _train_selected(run, model, training, out_dir, device, seed)
+    history = _train_selected(run, model, training, out_dir, device, seed, finetuning.batch_size)
     result = _finish_training(
         run,
         f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}",
@@ -312,13 +325,17 @@ def finetune(
     return result
 
 
-def scratch_epochs(baseline_epochs: int, flops_ratio: float, variant: str) -> int:
+def scratch_epochs(baseline_epochs: int, flops_ratio: float, variant: str, max_factor: float | None = None) -> int:
     """Scratch-E trains as many epochs as the baseline; Scratch-B as much compute, i.e. epochs
-    scaled by 1 / FLOPs ratio (Liu et al. 2019, "Rethinking the value of network pruning")."""
+    scaled by 1 / FLOPs ratio and truncated, capped at `max_factor` × the baseline's epochs when set
+    (Liu et al. 2019, "Rethinking the value of network pruning"; their code,
+    Eric-mingjie/rethinking-network-pruning: cifar/*/main_B.py, `int(160 * flops_std / flops_small)`,
+    uncapped; imagenet/l1-norm-pruning/main_B.py, 180 = 2 × 90 epochs once the ratio reaches 2)."""
     if variant == "scratch_e":
         return baseline_epochs
     if variant == "scratch_b":
-        return max(baseline_epochs, round(baseline_epochs / flops_ratio))
+        epochs = max(baseline_epochs, int(baseline_epochs / flops_ratio + 1e-9))  # 160 / 0.4 is 399.99…
+        return epochs if max_factor is None else min(epochs, int(max_factor * baseline_epochs))
     raise ValueError(f"unknown scratch variant {variant!r}; allowed: scratch_e, scratch_b")
 
 
@@ -355,10 +372,11 @@ def scratch(
     checkpoint = load_checkpoint(pruned)
     model = reinitialise(run.pruned_model(checkpoint["state_dict"])).to(device)
     base = TrainConfig.from_dict(run.spec["train"])
-    epochs = scratch_epochs(base.epochs, checkpoint["flops_ratio"], variant)
+    budget = run.spec["scratch_budget"]
+    epochs = scratch_epochs(base.epochs, checkpoint["flops_ratio"], variant, budget.get("max_epoch_factor"))
     scale = epochs / base.epochs
-    training = TrainConfig.from_dict(
-        {**run.spec["train"], "epochs": epochs, "milestones": [round(m * scale) for m in base.milestones]}
+    training = TrainConfig.from_dict(  # milestones at the same shares of the schedule, truncated (Liu et al.)
+        {**run.spec["train"], "epochs": epochs, "milestones": [int(m * scale) for m in base.milestones]}
     )
     history = _train_selected(run, model, training, out_dir, device, seed)
     result = _finish_training(

@@ -7,6 +7,8 @@ import pytest
 
 from gdbench.config import load_yaml
 from gdbench.pruning.methods import method_settings
+from gdbench.pruning.ticktock import TickTockConfig
+from gdbench.train import FinetuneConfig
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "configs" / "experiments"
 PAPER_EXPERIMENTS = sorted(path.stem for path in EXPERIMENTS.glob("*.yaml"))
@@ -23,3 +25,28 @@ def test_network_slimming_lambda_is_liu_et_al_s_for_the_model_family(name):
     settings = method_settings("network_slimming", experiment.get("method_settings", {}).get("network_slimming"))
     expected = 1e-5 if experiment["model"]["name"].startswith("resnet") else 1e-4
     assert settings.sparsity_weight == expected
+
+
+@pytest.mark.parametrize("name", PAPER_EXPERIMENTS)
+def test_fine_tuning_runs_without_momentum(name):
+    """The authors' fine-tune hook sets momentum 0.0 on every step (prune/utils.py, `finetune`)."""
+    training = FinetuneConfig.from_dict(_experiment(name)["finetune"]).training()
+    assert training.momentum == 0.0
+
+
+def test_resnet56_fine_tuning_is_the_authors_notebook():
+    """run/resnet-56/finetune.ipynb: batch 64, 40 triangular epochs 1e-3 <-> 1e-2, then 10 at 1e-3."""
+    finetuning = FinetuneConfig.from_dict(_experiment("resnet56_cifar10")["finetune"])
+    training = finetuning.training()
+    assert finetuning.batch_size == 64 and training.epochs == 50
+    steps = 100
+    lrs = [training.lr_at(step, steps) for step in range(50 * steps)]
+    assert max(lrs[: 40 * steps]) == pytest.approx(1e-2, rel=1e-3) and lrs[20 * steps] == pytest.approx(1e-2)
+    assert lrs[0] == pytest.approx(1e-3) and lrs[40 * steps - 1] == pytest.approx(1e-3, rel=0.01)
+    assert set(lrs[40 * steps :]) == {1e-3}
+
+
+def test_resnet50_tocks_last_ten_epochs():
+    """The triangular lr values in a user's log of the authors' script (their issue #22) fit a
+    10-epoch Tock."""
+    assert TickTockConfig.from_dict(_experiment("resnet50_imagenet")["prune"]).tock_epochs == 10

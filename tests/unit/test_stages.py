@@ -1,11 +1,13 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from gdbench.checkpoint import load_checkpoint
+from gdbench.config import load_yaml
 from gdbench.data.synthetic import synth_cifar, synth_voc
 from gdbench.stages import Run, evaluate, scratch_epochs, train_baseline
 
@@ -130,6 +132,7 @@ def test_scratch_b_epochs_follow_the_flops_ratio():
     assert scratch_epochs(160, 0.4, "scratch_e") == 160
     assert scratch_epochs(160, 0.4, "scratch_b") == 400  # same compute: 160 / 0.4
     assert scratch_epochs(160, 1.0, "scratch_b") == 160
+    assert scratch_epochs(160, 0.2995, "scratch_b") == 534  # Liu et al.'s int(160 · base / pruned FLOPs)
     with pytest.raises(ValueError, match="scratch_x"):
         scratch_epochs(160, 0.4, "scratch_x")
 
@@ -168,3 +171,22 @@ def test_torchrun_data_parallel_on_cpu(data_root, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     saved = json.loads((tmp_path / "train.json").read_text())
     assert saved["history"][0]["samples"] == 90  # each rank saw half of the 180 training images
+
+
+def test_scratch_b_is_capped_as_liu_et_al_cap_imagenet():
+    """Their ImageNet main_B.py: 180 epochs (2 × 90) once the FLOPs ratio reaches 2, fewer below;
+    the ImageNet experiment sets the cap, the CIFAR ones train uncapped as their CIFAR code does."""
+    assert scratch_epochs(90, 0.449, "scratch_b", max_factor=2) == 180
+    assert scratch_epochs(90, 0.595, "scratch_b", max_factor=2) == 151  # int(90 / 0.595)
+    assert scratch_epochs(160, 0.3, "scratch_b", max_factor=None) == 533
+    experiments = Path(__file__).resolve().parents[2] / "configs" / "experiments"
+    assert load_yaml(experiments / "resnet50_imagenet.yaml")["scratch_budget"] == {"max_epoch_factor": 2}
+    assert "scratch_budget" not in load_yaml(experiments / "resnet56_cifar10.yaml")
+
+
+def test_fine_tuning_batch_size_replaces_the_data_section_s_for_training_only(data_root, tmp_path):
+    run = _run(data_root, tmp_path, stage="finetune")
+    default, finetuning = run.loaders("cpu"), run.loaders("cpu", batch_size=7)
+    assert next(iter(finetuning["train"]))[0].shape[0] == 7
+    assert next(iter(default["train"]))[0].shape[0] == run.spec["data"]["batch_size"] != 7
+    assert len(finetuning["test"]) == len(default["test"])

@@ -110,3 +110,12 @@ def test_compile_mode_is_checked():
     assert TrainConfig(compile=True, compile_mode="reduce-overhead").compile_mode == "reduce-overhead"
     with pytest.raises(ValueError, match="compile_mode = 'fast'"):
         TrainConfig(compile_mode="fast")
+
+
+def test_constant_tail_follows_the_schedule_and_is_checked():
+    config = TrainConfig(
+        epochs=4, lr=0.1, schedule="step", milestones=(1,), gamma=0.1, constant_epochs=1, constant_lr=0.5
+    )
+    assert [config.lr_at(epoch * 10, 10) for epoch in range(4)] == pytest.approx([0.1, 0.01, 0.01, 0.5])
+    with pytest.raises(ValueError, match="constant_epochs"):
+        TrainConfig(epochs=2, constant_epochs=2)
