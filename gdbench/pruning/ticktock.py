@@ -5,7 +5,8 @@
     Tick: one epoch on a fraction of the training data with conv weights frozen; only gates,
         BN biases and the output layer train, at a constant lr, while the gate scores Θ
         accumulate; then the globally lowest-scored `prune_fraction_per_tick` of the remaining
-        filters are physically removed.
+        filters are physically removed (the authors' threshold rule: dead channels go free,
+        gdbench.pruning.plan), no more than the next save point needs.
 
 Pruning stops once the model's FLOPs ratio (kept / original) reaches `target_flops_ratio`. A
 checkpoint of the plain (gates folded) model is written when the ratio first reaches each of

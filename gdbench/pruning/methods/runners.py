@@ -157,33 +157,51 @@ class IterativeTaylor(_TrainingPruner):
 
 
 class UniformShrink(GlobalPruner):
-    """Every prunable group keeps the same share of its original width (at least its floor),
-    lowered in steps of `width_step` until the FLOPs target: the paper's "shrunk" network (§5.2,
-    fig. 5). Within a group the filters with the largest L1 norm stay, so that fine-tuning
-    starts from trained weights; trained from scratch, which ones does not matter."""
+    """Every prunable group keeps the same share of its original width (at least its floor), the
+    largest share that meets each save point and then the FLOPs target: the paper's "shrunk"
+    network (§5.2, fig. 5). Within a group the filters with the largest L1 norm stay, so that
+    fine-tuning starts from trained weights; trained from scratch, which ones does not matter."""
 
-    width_step = 0.01
+    share_tolerance = 1e-4  # bisection of the width share stops this close
+
+    def _shrink(self, graph, groups, share: float) -> int:
+        """Narrow every group of `graph` to `share` of its original width; returns filters removed."""
+        removed = 0
+        for group, scores in zip(groups, criteria.l1_norm(graph, groups)):
+            width = max(
+                floor_channels(group.original_width, self.config.floor_ratio), round(share * group.original_width)
+            )
+            if width < group.width:
+                keep = torch.zeros(group.width, dtype=torch.bool)
+                keep[torch.argsort(scores, descending=True, stable=True)[:width]] = True
+                removed += (group.width - width) * len(group.names)
+                graph.remove_channels(group, keep)
+        return removed
+
+    def _ratio_at(self, share: float) -> float:
+        return self._ratio_after(lambda graph, groups: self._shrink(graph, groups, share))
+
+    def _share_reaching(self, stop: float, high: float) -> float:
+        """The largest width share below `high` whose network meets `stop` (bisection: FLOPs fall
+        as the share does)."""
+        low = 0.0
+        if self._ratio_at(low) > stop:
+            raise RuntimeError(f"uniform shrink cannot reach FLOPs ratio {stop}: every group at its floor")
+        while high - low > self.share_tolerance:
+            middle = (low + high) / 2
+            if self._ratio_at(middle) <= stop:
+                low = middle
+            else:
+                high = middle
+        return low
 
     def run(self) -> list[dict]:
         self.record("start", {})
         share = 1.0
         while not self.reached():
             self.check_budget()
-            share -= self.width_step
-            if share <= 0:
-                raise RuntimeError(f"uniform shrink cannot reach FLOPs ratio {self.config.target_flops_ratio}")
-            groups = self.prunable_groups
-            removed = 0
-            for group, scores in zip(groups, criteria.l1_norm(self.graph, groups)):
-                width = max(
-                    floor_channels(group.original_width, self.config.floor_ratio), round(share * group.original_width)
-                )
-                if width < group.width:
-                    keep = torch.zeros(group.width, dtype=torch.bool)
-                    keep[torch.argsort(scores, descending=True, stable=True)[:width]] = True
-                    removed += (group.width - width) * len(group.names)
-                    self.graph.remove_channels(group, keep)
-            if removed:
-                self.ticks += 1
-                self.step_done("shrink", {"filters_removed": removed, "width_share": share})
+            share = self._share_reaching(self.next_stop(), share)
+            removed = self._shrink(self.graph, self.prunable_groups, share)
+            self.ticks += 1
+            self.step_done("shrink", {"filters_removed": removed, "width_share": share})
         return self.trace

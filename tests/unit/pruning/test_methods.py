@@ -328,3 +328,21 @@ def test_schema_method_names_match_the_registry():
     assert set(experiment["methods"]["items"]["enum"]) == set(METHODS)
     for name, properties in experiment["method_settings"]["properties"].items():
         assert set(properties["properties"]) == set(method_settings(name, {}).__dataclass_fields__), name
+
+
+@pytest.mark.parametrize("name", ["gate_decorator", "taylor_weights", "l1_norm", "uniform_shrink"])
+def test_every_method_meets_each_save_point_within_one_percentage_point(name, tmp_path):
+    """Steps of 10 % of the filters would pass a save point by several points of FLOPs; the step
+    that would pass it removes only what reaching it needs (one channel of this VGG costs under
+    1 % of its FLOPs), so every method is compared at the same kept FLOPs."""
+    torch.manual_seed(0)
+    model = decorate(VGG(10, width_divisor=4), torch.zeros(1, 3, 32, 32))
+    batches = _batches(count=2, size=8)
+    config = TickTockConfig(
+        target_flops_ratio=0.5, save_flops_ratios=(0.8, 0.5), prune_fraction_per_tick=0.1, tock_epochs=0
+    )
+    pruner = build_pruner(name, model, batches, nn.CrossEntropyLoss(), config, save_dir=tmp_path)
+    pruner.run()
+    for point in (0.8, 0.5):
+        ratio = load_checkpoint(tmp_path / checkpoint_name(point))["flops_ratio"]
+        assert point - 0.01 < ratio <= point, (point, ratio)

@@ -47,3 +47,60 @@ def test_at_least_one_channel_goes_each_tick():
 def test_bad_fraction_is_refused():
     with pytest.raises(ValueError, match="prune_fraction"):
         plan_tick([GroupState(torch.ones(3), 1, 1)], prune_fraction=1.5)
+
+
+def _authors_masks(groups, p):
+    """The authors' `get_threshold` and `set_mask` (prune/universal.py), re-implemented with numpy
+    as the reference: num = int(left · p) with left the filters still there, the threshold the
+    num-th smallest non-zero score of the non-protected channels (each repeated once per member),
+    a channel kept if it is among its group's top `minimal` or scores above the threshold."""
+    import numpy as np
+
+    left = sum(g.scores.numel() * g.members for g in groups)
+    num = int(left * p)
+    pool = []
+    for g in groups:
+        sorted_score = np.sort(g.scores.numpy())[: -g.floor]
+        pool += [sorted_score[sorted_score != 0]] * g.members
+    threshold = np.sort(np.concatenate(pool))[num]
+    masks = []
+    for g in groups:
+        scores = g.scores.numpy()
+        hard = scores >= float(np.sort(scores)[-g.floor])
+        masks.append(torch.from_numpy(hard | (scores > threshold)))
+    return masks
+
+
+def test_threshold_rule_is_the_authors_dead_channels_go_free():
+    """Their first ResNet-56 Tick: 2128 filters, p = 0.2 %, 41 dead channels: num = int(4.256) = 4,
+    so the 41 dead and the 4 + 1 lowest-scored others go (2128 -> 2087, their notebook's log)."""
+    generator = torch.Generator().manual_seed(0)
+    widths = [16] * 19 + [32] * 19 + [64] * 19  # ResNet-56's 57 BNs: 2128 filters
+    scores = torch.rand(sum(widths), generator=generator) + 0.01
+    scores[torch.randperm(sum(widths), generator=generator)[:41]] = 0.0
+    groups = [
+        GroupState(chunk.clone(), members=1, floor=floor_channels(len(chunk), 0.1))
+        for chunk in torch.split(scores, widths)
+    ]
+    keeps = plan_tick(groups, 0.002, rule="threshold")
+    assert all(torch.equal(k, e) for k, e in zip(keeps, _authors_masks(groups, 0.002)))
+    assert sum(int((~k).sum()) for k in keeps) == 46
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_threshold_rule_matches_the_authors_on_random_groups(members):
+    generator = torch.Generator().manual_seed(members)
+    groups = []
+    for width in (8, 16, 24, 40):
+        scores = torch.rand(width, generator=generator)
+        scores[torch.rand(width, generator=generator) < 0.2] = 0.0
+        groups.append(GroupState(scores, members=members if width == 16 else 1, floor=floor_channels(width, 0.1)))
+    for p in (0.01, 0.05, 0.2):
+        keeps = plan_tick(groups, p, rule="threshold")
+        assert all(torch.equal(k, e) for k, e in zip(keeps, _authors_masks(groups, p))), p
+
+
+def test_count_rule_counts_dead_channels_in_the_budget():
+    groups = [GroupState(torch.tensor([0.0, 0.0, 0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]), members=1, floor=1)]
+    assert int((~plan_tick(groups, 0.2, rule="count")[0]).sum()) == 2  # round(0.2 · 10), dead or not
+    assert int((~plan_tick(groups, 0.2, rule="threshold")[0]).sum()) == 3 + 3  # 3 dead free, int(2) + 1
