@@ -119,7 +119,9 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         if models.empty:
             continue
         title = TITLES.get(name, name)
-        table = tables.comparison(models, experiment["expected"])
+        table = tables.comparison(
+            models, experiment["expected"], experiment.get("prune", {}).get("flops_convention", "macs")
+        )
         tables.write_table(table, title, out / "tables" / name)
         lines += [tables.to_markdown(table, title), ""]
         metric = f"test_{dataset(experiment['data']['dataset']).metric}"

@@ -15,8 +15,10 @@ from gdbench.track import stage_runs
 
 METRICS = ("test_top1", "test_top5", "test_miou", "flops_reduction", "params_reduction")
 FLOPS_NOTE = (
-    "FLOPs = multiply-accumulates of conv and linear layers per input sample "
-    "(gdbench.flops); reductions are against the baseline of the same seed."
+    "FLOPs (MACs) = multiply-accumulates of conv and linear layers per input sample; FLOPs (thop) = "
+    "the authors' counter (BN and pooling too), which decides stop and save points where an "
+    "experiment's prune.flops_convention is thop (gdbench.flops); reductions are against the "
+    "baseline of the same seed."
 )
 
 

@@ -19,6 +19,7 @@ from gdbench.report.summary import FLOPS_NOTE
 ACCURACY = ("test_top1", "test_top5", "test_miou")
 COLUMNS = (
     "flops_reduction",
+    "flops_reduction_thop",
     "params_reduction",
     "baseline_test_top1",
     "test_top1",
@@ -30,7 +31,8 @@ COLUMNS = (
     "test_miou",
 )
 LABELS = {
-    "flops_reduction": "FLOPs ↓",
+    "flops_reduction": "FLOPs ↓ (MACs)",
+    "flops_reduction_thop": "FLOPs ↓ (thop)",
     "params_reduction": "Params ↓",
     "baseline_test_top1": "Baseline top-1",
     "test_top1": "Pruned top-1",
@@ -56,7 +58,7 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
             "seed": runs["params.seed"].astype(int),
         }
     )
-    for metric in ("flops_reduction", "params_reduction", *ACCURACY):
+    for metric in ("flops_reduction", "flops_reduction_thop", "params_reduction", *ACCURACY):
         if f"metrics.{metric}" in runs:
             frame[metric] = runs[f"metrics.{metric}"].to_numpy()
     baseline = frame[frame["stage"] == "baseline"].set_index("seed")
@@ -68,7 +70,14 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _expected_value(expected: list[dict], stage: str, method: str, target: str, metric: str):
+def _expected_value(expected: list[dict], stage: str, method: str, target: str, metric: str, convention: str):
+    """The paper's number for one cell; the paper's "FLOPs ↓" goes with the count by the
+    experiment's counter (`prune.flops_convention`: thop for the paper experiments, as the
+    authors counted), not with the other."""
+    if metric.startswith("flops_reduction"):
+        if metric != ("flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"):
+            return None
+        metric = "flops_reduction"
     for row in expected:
         if metric.startswith("baseline_") and row["stage"] == "baseline" and row["metric"] == metric[9:]:
             return row
@@ -82,9 +91,9 @@ def _expected_value(expected: list[dict], stage: str, method: str, target: str, 
     return None
 
 
-def comparison(models: pd.DataFrame, expected: list[dict]) -> pd.DataFrame:
+def comparison(models: pd.DataFrame, expected: list[dict], convention: str = "macs") -> pd.DataFrame:
     """Rows (stage, method, target) of every pruned model; per metric: ours mean/std/n, the
-    paper's value and a verdict."""
+    paper's value and a verdict (FLOPs by `convention`, the experiment's stop counter)."""
     rows = []
     chosen = models[models["stage"] != "baseline"] if not models.empty else models
     groups = chosen.groupby(["stage", "method", "target"], sort=True) if not chosen.empty else []
@@ -96,7 +105,7 @@ def comparison(models: pd.DataFrame, expected: list[dict]) -> pd.DataFrame:
             values = group[metric].dropna()
             row[f"{metric}_mean"] = values.mean()
             row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else 0.0
-            paper = _expected_value(expected, stage, method, target, metric)
+            paper = _expected_value(expected, stage, method, target, metric, convention)
             if paper is not None:
                 row[f"{metric}_paper"] = paper["value"]
                 row[f"{metric}_verdict"] = (

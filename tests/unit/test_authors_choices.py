@@ -50,3 +50,9 @@ def test_resnet50_tocks_last_ten_epochs():
     """The triangular lr values in a user's log of the authors' script (their issue #22) fit a
     10-epoch Tock."""
     assert TickTockConfig.from_dict(_experiment("resnet50_imagenet")["prune"]).tock_epochs == 10
+
+
+@pytest.mark.parametrize("name", PAPER_EXPERIMENTS)
+def test_stop_and_save_points_use_the_authors_flops_counter(name):
+    """The authors stopped, saved and reported with thop (prune/utils.py, `analyse_model`)."""
+    assert TickTockConfig.from_dict(_experiment(name)["prune"]).flops_convention == "thop"

@@ -36,6 +36,7 @@ def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="ga
             "test_top1": top1,
             "test_top5": 0.99,
             "flops_reduction": flops_reduction,
+            "flops_reduction_thop": flops_reduction - 0.005,
             "params_reduction": flops_reduction / 2,
         },
     )
@@ -85,6 +86,20 @@ def test_table_cells_and_verdicts(store):
     assert row["baseline_test_top1_verdict"] == "outside"  # |0.91 - 0.93| > 0.005
     other = table.set_index(["stage", "method"]).loc[("finetune", "l1_norm")]
     assert "test_top1_verdict" not in other or pd.isna(other["test_top1_verdict"])  # the paper's number is GD's
+
+
+def test_the_paper_s_flops_reduction_is_compared_with_the_experiment_s_counter(store):
+    """Under flops_convention thop (the paper experiments) the paper's "FLOPs ↓" goes with the
+    thop count; the MACs count is shown beside it, without a verdict."""
+    uri, _ = store
+    models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
+    row = tables.comparison(models, EXPECTED, "thop").set_index(["stage", "method"]).loc[("finetune", "gate_decorator")]
+    assert row["flops_reduction_thop_mean"] == pytest.approx(0.595)
+    assert row["flops_reduction_thop_paper"] == 0.601 and row["flops_reduction_thop_verdict"] == "within"
+    assert row["flops_reduction_mean"] == pytest.approx(0.60)
+    assert "flops_reduction_verdict" not in row or pd.isna(row["flops_reduction_verdict"])
+    markdown = tables.to_markdown(tables.comparison(models, EXPECTED, "thop"), "t")
+    assert "FLOPs ↓ (thop)" in markdown and "FLOPs ↓ (MACs)" in markdown
 
 
 def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
