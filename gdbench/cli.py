@@ -51,6 +51,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "tensor_path": not args.dataloader,
             "image_size": args.image_size,
             "crop_size": args.crop_size,
+            "protocol": args.protocol,
         },
         "train": {
             "epochs": args.epochs,
@@ -181,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--image-size", type=int, default=224, help="CUB / ImageNet crop size")
     train.add_argument("--crop-size", type=int, default=320, help="VOC / SBD training crop size")
     train.add_argument("--workers", type=int, default=2)
+    train.add_argument(
+        "--protocol",
+        choices=("paper", "heldout"),
+        default="paper",
+        help="paper: train on the whole training split, keep the last epoch (the authors'); "
+        "heldout: a validation split of the training data picks the best epoch",
+    )
     train.add_argument(
         "--dataloader", action="store_true", help="CIFAR: DataLoader path instead of the on-device tensor path"
     )

@@ -141,13 +141,27 @@ def _train_selected(
     seed: int,
     batch_size: int | None = None,
 ) -> list[dict]:
-    """fit() with a per-epoch checkpoint; keeps the best validation epoch in best.pt and
-    leaves `model` holding it (model selection survives a restart). Both files are resumed only
-    by a job of the same identity (settings, seed, starting weights); others are discarded."""
+    """fit() with a per-epoch checkpoint. Under the `heldout` protocol the validation split picks
+    the epoch: the best one is kept in best.pt (model selection survives a restart), the last in
+    last.pt, and `model` ends holding the best; under `paper` nothing is read but the training
+    split and `model` ends holding the last epoch, as the authors reported it. Resumable files
+    are resumed only by a job of the same identity (settings, seed, starting weights)."""
     distributed = init_from_env()
     batches = run.loaders(device, training.channels_last, distributed, batch_size)
     loss_fn, evaluate, key = run.task()
     identity = training_identity(model, training, run.identity(seed))
+    if "val" not in batches:  # protocol paper: no split selects
+        for stale in ("best.pt", "last.pt"):  # a heldout run's, in this folder before
+            (out_dir / stale).unlink(missing_ok=True)
+        return fit(
+            model,
+            batches["train"],
+            loss_fn,
+            training,
+            device,
+            checkpoint_path=out_dir / "checkpoint.pt",
+            identity=identity,
+        )
     best_path = out_dir / "best.pt"
     best_state = load_resumable(best_path, identity)
     best = best_state["score"] if best_state is not None else -math.inf
@@ -170,7 +184,9 @@ def _train_selected(
         evaluate=validate,
         identity=identity,
     )
-    barrier()  # rank 0 wrote best.pt
+    if is_main_process():  # the last epoch too, so the report can show both side by side
+        save_checkpoint({"state_dict": model.state_dict()}, out_dir / "last.pt")
+    barrier()  # rank 0 wrote best.pt and last.pt
     model.load_state_dict(load_checkpoint(best_path, map_location=device)["state_dict"])
     return history
 
@@ -179,23 +195,28 @@ def _finish_training(
     run: Run, stage_key: str, model: nn.Module, history: list[dict], out_dir: Path, device, params: dict
 ) -> dict:
     count = count_flops(model, model.example_input_shape[1:])
+    protocol = run.spec["data"].get("protocol", "paper")
     result = {
         "stage_key": stage_key,
         "flops": count.flops,
         "params": count.params,
-        "best_val": max(row.get(f"val_{run.task()[2]}", -math.inf) for row in history),
+        "protocol": protocol,
+        "selected": "last epoch" if protocol == "paper" else "best validation epoch",
         "history": history,
         **params,
     }
+    metrics = {"flops": count.flops, "params": count.params}
+    if protocol == "heldout":
+        result["best_val"] = metrics["best_val"] = max(row.get(f"val_{run.task()[2]}", -math.inf) for row in history)
     if is_main_process():
         save_checkpoint({"state_dict": model.state_dict()}, out_dir / "model.pt")
         (out_dir / "train.json").write_text(json.dumps(result, indent=2))
     run.log(
         stage_key,
         device,
-        params=params,
+        params={**params, "protocol": protocol, "selected": result["selected"]},
         history=history,
-        metrics={"flops": count.flops, "params": count.params, "best_val": result["best_val"]},
+        metrics=metrics,
     )
     barrier()  # every rank returns once rank 0's files exist
     return result
@@ -214,7 +235,7 @@ def _evaluate_trained(
     """The test set, once, for the model this job just wrote, into the sibling `evaluate/`
     folder: evaluation runs in the job that made the model, so a model costs one process start
     (torch, MLflow: ~8 s on 2 cores), not two."""
-    model_path = out_dir / "model.pt"
+    model_path, last = out_dir / "model.pt", out_dir / "last.pt"
     evaluate(
         run.for_stage("evaluate"),
         stage,
@@ -225,6 +246,7 @@ def _evaluate_trained(
         method,
         target,
         device,
+        last_path=last if run.spec["data"].get("protocol", "paper") == "heldout" else None,
     )
 
 
@@ -269,7 +291,7 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
         seed=seed,
         device=device,
         save_dir=out_dir,
-        evaluate=lambda m: evaluate(m, batches["val"], device)[key],
+        evaluate=lambda m: evaluate(m, batches["monitor"], device)[key],
         identity=run.identity(seed),
     )
     trace = pruner.run()
@@ -279,6 +301,8 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
         "steps": pruner.ticks,
         "final_flops_ratio": trace[-1]["flops_ratio"],
         "saved": {target_label(k): str(v) for k, v in pruner.saved.items()},
+        # what the trace's accuracy column was measured on (never used to select anything)
+        "trace_accuracy_on": "validation split" if "val" in batches else "a fixed subset of the training split",
     }
     (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
     run.log(
@@ -403,13 +427,20 @@ def evaluate(
     method: str = "",
     target: float | None = None,
     device: str = "auto",
+    last_path: Path | None = None,
 ) -> dict:
-    """The one evaluation on the test set, with FLOPs and parameter reductions vs the baseline."""
+    """The one evaluation on the test set, with FLOPs and parameter reductions vs the baseline;
+    with `last_path` (the heldout protocol's last epoch beside its selected best), that model's
+    test numbers too, as test_<metric>_last."""
     device = _device(device)
     model = run.pruned_model(load_checkpoint(model_path)["state_dict"]).to(device)
     baseline = run.pruned_model(load_checkpoint(baseline_path)["state_dict"])
     _, evaluate_fn, _ = run.task()
-    test = {f"test_{k}": v for k, v in evaluate_fn(model, run.loaders(device)["test"], device).items()}
+    test_batches = run.loaders(device)["test"]
+    test = {f"test_{k}": v for k, v in evaluate_fn(model, test_batches, device).items()}
+    if last_path is not None:
+        last = run.pruned_model(load_checkpoint(last_path)["state_dict"]).to(device)
+        test.update({f"test_{k}_last": v for k, v in evaluate_fn(last, test_batches, device).items()})
     shape = model.example_input_shape[1:]
     ours, reference = count_flops(model, shape), count_flops(baseline, shape)
     # both counters, labelled: conv + linear MACs, and thop's, which the authors stopped, saved

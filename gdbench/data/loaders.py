@@ -1,6 +1,14 @@
 """Batches for training and evaluation, per dataset family (the dataset table,
 gdbench.data.registry, says which family each dataset is).
 
+Every family returns the same splits, by the experiment's `data.protocol`:
+    paper    "train" is the whole training split (the authors trained on it and reported the
+             last epoch); "monitor" is a fixed seeded subset of it in eval mode, for progress
+             shown during pruning only; no split selects a model.
+    heldout  "train" is the training split minus a seeded validation split of `val_size`, "val"
+             (also "monitor") selects the best epoch.
+"test" is the dataset's test split, read once per trained model at the end.
+
 CIFAR has two paths: the tensor path keeps the whole uint8 dataset on the training device and
 augments each sample there (gdbench.data.augment), the DataLoader path decodes and augments on
 CPU workers. The large datasets always use DataLoaders (a DistributedSampler under torchrun).
@@ -95,6 +103,28 @@ class LoaderConfig:
     image_size: int = 224  # CUB, ImageNet
     crop_size: int = 320  # VOC / SBD training crops
     seed: int = 0
+    protocol: str = "paper"  # PROTOCOLS: what trains, what selects (module docstring)
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"data.protocol = {self.protocol!r}: must be one of {PROTOCOLS}")
+
+    def split(self, count: int, smallest_share: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+        """(training indices, validation or monitor indices) of a training split of `count`: the
+        monitor subset lies inside the training indices under `paper`, outside under `heldout`."""
+        train_index, val_index = train_val_split(count, max(1, min(self.val_size, count // smallest_share)), self.seed)
+        if self.protocol == "paper":
+            train_index = torch.arange(count)
+        return train_index, val_index
+
+    def splits(self, train, val, test) -> dict:
+        """The loaders dict under this protocol (module docstring), from the three built splits."""
+        if self.protocol == "paper":
+            return {"train": train, "monitor": val, "test": test}
+        return {"train": train, "val": val, "monitor": val, "test": test}
+
+
+PROTOCOLS = ("paper", "heldout")
 
 
 def _loader(dataset: Dataset, batch_size: int, train: bool, workers: int, distributed: bool) -> DataLoader:
@@ -114,7 +144,7 @@ def _loader(dataset: Dataset, batch_size: int, train: bool, workers: int, distri
 def cifar_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
     images, labels = load_cifar(config.root, config.dataset, "train")
     test_images, test_labels = load_cifar(config.root, config.dataset, "test")
-    train_index, val_index = train_val_split(len(labels), min(config.val_size, len(labels) // 10), config.seed)
+    train_index, val_index = config.split(len(labels))
     parts = {
         "train": (images[train_index], labels[train_index], True),
         "val": (images[val_index], labels[val_index], False),
@@ -122,22 +152,24 @@ def cifar_loaders(config: LoaderConfig, device, channels_last: bool, distributed
     }
     statistics = CIFAR_STATISTICS[config.dataset]
     if config.tensor_path and not distributed:
-        return {
+        built = {
             split: CifarTensorBatches(
                 x, y, config.batch_size if train else config.eval_batch_size, train, device, channels_last, statistics
             )
             for split, (x, y, train) in parts.items()
         }
-    return {
-        split: _loader(
-            _CifarSamples(x, y, train, statistics),
-            config.batch_size if train else config.eval_batch_size,
-            train,
-            config.workers,
-            distributed and train,
-        )
-        for split, (x, y, train) in parts.items()
-    }
+    else:
+        built = {
+            split: _loader(
+                _CifarSamples(x, y, train, statistics),
+                config.batch_size if train else config.eval_batch_size,
+                train,
+                config.workers,
+                distributed and train,
+            )
+            for split, (x, y, train) in parts.items()
+        }
+    return config.splits(built["train"], built["val"], built["test"])
 
 
 def image_folder_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
@@ -147,31 +179,27 @@ def image_folder_loaders(config: LoaderConfig, device, channels_last: bool, dist
     else:
         train_samples = imagenet.load_imagenet(config.root, "train")
         test_samples = imagenet.load_imagenet(config.root, "val")  # ImageNet's val is the test set
-    train_index, val_index = train_val_split(
-        len(train_samples), max(1, min(config.val_size, len(train_samples) // 10)), config.seed
-    )
+    train_index, val_index = config.split(len(train_samples))
     train_set = ImageListDataset(train_samples, classification_transform(True, config.image_size))
     eval_set = ImageListDataset(train_samples, classification_transform(False, config.image_size))
     test_set = ImageListDataset(test_samples, classification_transform(False, config.image_size))
-    return {
-        "train": _loader(Subset(train_set, train_index.tolist()), config.batch_size, True, config.workers, distributed),
-        "val": _loader(Subset(eval_set, val_index.tolist()), config.eval_batch_size, False, config.workers, False),
-        "test": _loader(test_set, config.eval_batch_size, False, config.workers, False),
-    }
+    return config.splits(
+        _loader(Subset(train_set, train_index.tolist()), config.batch_size, True, config.workers, distributed),
+        _loader(Subset(eval_set, val_index.tolist()), config.eval_batch_size, False, config.workers, False),
+        _loader(test_set, config.eval_batch_size, False, config.workers, False),
+    )
 
 
 def segmentation_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
     train_pairs = voc.load_segmentation(config.root, "sbd_train")
     test_split = "seg11valid" if config.dataset == "voc_seg11valid" else "sbd_val"
     test_pairs = voc.load_segmentation(config.root, test_split)
-    train_index, val_index = train_val_split(
-        len(train_pairs), max(1, min(config.val_size, len(train_pairs) // 10)), config.seed
-    )
+    train_index, val_index = config.split(len(train_pairs))
     train_set = voc.SegmentationDataset([train_pairs[i] for i in train_index], config.crop_size, train=True)
     val_set = voc.SegmentationDataset([train_pairs[i] for i in val_index])
     # evaluation: whole images, one at a time (sizes differ), as the FCN paper scored them
-    return {
-        "train": _loader(train_set, config.batch_size, True, config.workers, distributed),
-        "val": _loader(val_set, 1, False, config.workers, False),
-        "test": _loader(voc.SegmentationDataset(test_pairs), 1, False, config.workers, False),
-    }
+    return config.splits(
+        _loader(train_set, config.batch_size, True, config.workers, distributed),
+        _loader(val_set, 1, False, config.workers, False),
+        _loader(voc.SegmentationDataset(test_pairs), 1, False, config.workers, False),
+    )

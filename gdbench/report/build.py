@@ -119,11 +119,12 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         if models.empty:
             continue
         title = TITLES.get(name, name)
+        heading = f"{title} ({tables.PROTOCOL_NOTES[experiment['data'].get('protocol', 'paper')]})"
         table = tables.comparison(
             models, experiment["expected"], experiment.get("prune", {}).get("flops_convention", "macs")
         )
-        tables.write_table(table, title, out / "tables" / name)
-        lines += [tables.to_markdown(table, title), ""]
+        tables.write_table(table, heading, out / "tables" / name)
+        lines += [tables.to_markdown(table, heading), ""]
         metric = f"test_{dataset(experiment['data']['dataset']).metric}"
         headline += tables.headline_rows(table, title, metric)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")

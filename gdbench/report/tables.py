@@ -23,12 +23,14 @@ COLUMNS = (
     "params_reduction",
     "baseline_test_top1",
     "test_top1",
+    "test_top1_last",
     "test_top1_change",
     "baseline_test_top5",
     "test_top5",
     "test_top5_change",
     "baseline_test_miou",
     "test_miou",
+    "test_miou_last",
 )
 LABELS = {
     "flops_reduction": "FLOPs ↓ (MACs)",
@@ -36,12 +38,21 @@ LABELS = {
     "params_reduction": "Params ↓",
     "baseline_test_top1": "Baseline top-1",
     "test_top1": "Pruned top-1",
+    "test_top1_last": "Pruned top-1, last epoch",
     "test_top1_change": "Δ top-1",
     "baseline_test_top5": "Baseline top-5",
     "test_top5": "Pruned top-5",
     "test_top5_change": "Δ top-5",
     "baseline_test_miou": "Baseline mIoU",
     "test_miou": "Pruned mIoU",
+    "test_miou_last": "Pruned mIoU, last epoch",
+}
+# Under the heldout protocol the selected model is the best validation epoch, and the last epoch's
+# test numbers stand beside it; under paper the model is the last epoch and there is no other.
+PROTOCOL_NOTES = {
+    "paper": "protocol paper: trained on the full training split, the last epoch, the test split read once",
+    "heldout": "protocol heldout: a validation split carved from the training split selects the best epoch; "
+    "the last epoch's test numbers beside it",
 }
 
 
@@ -58,7 +69,13 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
             "seed": runs["params.seed"].astype(int),
         }
     )
-    for metric in ("flops_reduction", "flops_reduction_thop", "params_reduction", *ACCURACY):
+    for metric in (
+        "flops_reduction",
+        "flops_reduction_thop",
+        "params_reduction",
+        *ACCURACY,
+        *(f"{m}_last" for m in ACCURACY),
+    ):
         if f"metrics.{metric}" in runs:
             frame[metric] = runs[f"metrics.{metric}"].to_numpy()
     baseline = frame[frame["stage"] == "baseline"].set_index("seed")

@@ -56,3 +56,8 @@ def test_resnet50_tocks_last_ten_epochs():
 def test_stop_and_save_points_use_the_authors_flops_counter(name):
     """The authors stopped, saved and reported with thop (prune/utils.py, `analyse_model`)."""
     assert TickTockConfig.from_dict(_experiment(name)["prune"]).flops_convention == "thop"
+
+
+@pytest.mark.parametrize("name", PAPER_EXPERIMENTS)
+def test_paper_experiments_train_on_the_whole_split_and_report_the_last_epoch(name):
+    assert _experiment(name)["data"]["protocol"] == "paper"

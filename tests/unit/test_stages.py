@@ -15,7 +15,7 @@ from gdbench.stages import Run, evaluate, scratch_epochs, train_baseline
 def _config(root, results, dataset="cifar10", model=None, **data):
     spec = {
         "model": model or {"name": "resnet20", "kwargs": {"base_width": 4}},
-        "data": {"dataset": dataset, "batch_size": 32, "workers": 0, **data},
+        "data": {"dataset": dataset, "batch_size": 32, "workers": 0, "protocol": "heldout", **data},
         "train": {"epochs": 2, "lr": 0.05},
     }
     config = {
@@ -170,7 +170,7 @@ def test_torchrun_data_parallel_on_cpu(data_root, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     saved = json.loads((tmp_path / "train.json").read_text())
-    assert saved["history"][0]["samples"] == 90  # each rank saw half of the 180 training images
+    assert saved["history"][0]["samples"] == 100  # each rank saw half of the 200 training images (protocol paper)
 
 
 def test_scratch_b_is_capped_as_liu_et_al_cap_imagenet():
@@ -190,3 +190,35 @@ def test_fine_tuning_batch_size_replaces_the_data_section_s_for_training_only(da
     assert next(iter(finetuning["train"]))[0].shape[0] == 7
     assert next(iter(default["train"]))[0].shape[0] == run.spec["data"]["batch_size"] != 7
     assert len(finetuning["test"]) == len(default["test"])
+
+
+def test_paper_protocol_trains_on_the_whole_training_split_and_keeps_the_last_epoch(data_root, tmp_path):
+    """The authors trained on the full training split and reported the last epoch: nothing but the
+    test split is held out, nothing selects, and the test split is read once, at the end."""
+    run = _run(data_root, tmp_path, protocol="paper")
+    batches = run.loaders("cpu")
+    assert "val" not in batches and len(batches["train"].labels) == 200  # 20 per class, all of them
+    out = tmp_path / "train"
+    (out).mkdir()
+    (out / "best.pt").write_bytes(b"a heldout run's")  # stale files of another protocol go
+    result = train_baseline(run, 0, out, "cpu", evaluated=True)
+    assert result["selected"] == "last epoch" and "best_val" not in result
+    assert not (out / "best.pt").exists() and not (out / "last.pt").exists()
+    last = load_checkpoint(out / "checkpoint.pt")["model"]
+    model = load_checkpoint(out / "model.pt")["state_dict"]
+    assert all(torch.equal(model[k], last[k]) for k in last)
+    tested = json.loads((tmp_path / "evaluate" / "evaluate.json").read_text())
+    assert "test_top1" in tested and "test_top1_last" not in tested
+
+
+def test_heldout_protocol_selects_the_best_epoch_and_scores_the_last_beside_it(data_root, tmp_path):
+    run = _run(data_root, tmp_path, protocol="heldout")
+    assert len(run.loaders("cpu")["train"].labels) == 180  # 20 of the 200 held out (val_size capped at a tenth)
+    out = tmp_path / "train"
+    out.mkdir()
+    result = train_baseline(run, 0, out, "cpu", evaluated=True)
+    assert result["selected"] == "best validation epoch" and "best_val" in result
+    last = load_checkpoint(out / "checkpoint.pt")["model"]
+    assert all(torch.equal(load_checkpoint(out / "last.pt")["state_dict"][k], last[k]) for k in last)
+    tested = json.loads((tmp_path / "evaluate" / "evaluate.json").read_text())
+    assert 0 <= tested["test_top1_last"] <= 1 and 0 <= tested["test_top1"] <= 1
