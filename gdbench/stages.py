@@ -231,6 +231,7 @@ def _evaluate_trained(
     device,
     method: str = "",
     target: float | None = None,
+    extra: dict | None = None,
 ) -> None:
     """The test set, once, for the model this job just wrote, into the sibling `evaluate/`
     folder: evaluation runs in the job that made the model, so a model costs one process start
@@ -247,6 +248,7 @@ def _evaluate_trained(
         target,
         device,
         last_path=last if run.spec["data"].get("protocol", "paper") == "heldout" else None,
+        extra=extra,
     )
 
 
@@ -345,7 +347,9 @@ def finetune(
         {"seed": seed, "method": method, "target": target},
     )
     if baseline is not None:
-        _evaluate_trained(run, "finetune", seed, out_dir, baseline, device, method, target)
+        # training after the baseline: the pruning run's, up to this save point, and this job's
+        spent = {"epochs_after_baseline": checkpoint.get("training_epochs", 0.0) + len(history)}
+        _evaluate_trained(run, "finetune", seed, out_dir, baseline, device, method, target, spent)
     return result
 
 
@@ -428,10 +432,12 @@ def evaluate(
     target: float | None = None,
     device: str = "auto",
     last_path: Path | None = None,
+    extra: dict | None = None,
 ) -> dict:
     """The one evaluation on the test set, with FLOPs and parameter reductions vs the baseline;
     with `last_path` (the heldout protocol's last epoch beside its selected best), that model's
-    test numbers too, as test_<metric>_last."""
+    test numbers too, as test_<metric>_last. `extra`: metrics the training job adds (the epochs
+    a fine-tuned model was trained after its baseline)."""
     device = _device(device)
     model = run.pruned_model(load_checkpoint(model_path)["state_dict"]).to(device)
     baseline = run.pruned_model(load_checkpoint(baseline_path)["state_dict"])
@@ -454,6 +460,7 @@ def evaluate(
         "flops_thop": ours_thop.flops,
         "flops_reduction_thop": 1 - ours_thop.flops / reference_thop.flops,
         "params_reduction": 1 - ours.params / reference.params,
+        **(extra or {}),
     }
     if is_main_process():
         out_dir.mkdir(parents=True, exist_ok=True)

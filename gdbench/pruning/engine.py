@@ -87,6 +87,7 @@ class GlobalPruner:
         self.trace: list[dict] = []
         self.saved: dict[float, Path] = {}
         self.ticks = 0  # pruning steps taken
+        self.training_epochs = 0.0  # epoch-equivalents of training spent so far (trace "epochs")
 
     @property
     def prunable_groups(self) -> list[GateGroup]:
@@ -228,8 +229,11 @@ class GlobalPruner:
             "filters": sum(layer.gate.numel() for _, layer in gated_layers(self.model)),
             "loss": result.get("loss", math.nan),
             "filters_removed": result.get("filters_removed", 0),
+            "epochs": result.get("epochs", 0.0),  # training in this step, in epochs of the training split
             "time": time.time(),
         }
+        self.training_epochs += row["epochs"]
+        row["training_epochs"] = self.training_epochs
         row.update({k: v for k, v in result.items() if k not in row and k not in ("samples", "steps")})
         if self.evaluate is not None:
             row["accuracy"] = self.evaluate(self.model)
@@ -256,6 +260,7 @@ class GlobalPruner:
             "flops_ratio": ratio,
             "original_flops": self.original_flops,
             "tick": self.ticks,
+            "training_epochs": self.training_epochs,  # spent pruning, up to this point
             "config": config_record(self.config),
         }
 

@@ -119,6 +119,7 @@ class TickTock(GlobalPruner):
         for group in self.graph.groups:
             group.original_width = widths[group.names[0]]
         self.original_flops, self.trace, self.ticks = state["original_flops"], state["trace"], state["ticks"]
+        self.training_epochs = self.trace[-1].get("training_epochs", 0.0) if self.trace else 0.0
         self.saved = {float(point): Path(path) for point, path in state["saved"].items()}
         torch.set_rng_state(state["rng"])
 
@@ -164,7 +165,7 @@ class TickTock(GlobalPruner):
         history = fit(
             self.model, self.train_batches, self.loss_fn, training, self.device, extra_loss=extra_loss, desc="tock"
         )
-        return {"loss": history[-1]["loss"] if history else math.nan}
+        return {"loss": history[-1]["loss"] if history else math.nan, "epochs": float(config.tock_epochs)}
 
     def tick(self) -> tuple[dict, dict[str, torch.Tensor]]:
         """One epoch on a share of the data, conv weights frozen; returns loss and scores Θ."""
@@ -193,6 +194,7 @@ class TickTock(GlobalPruner):
         finally:
             for p, flag in saved_flags.items():
                 p.requires_grad_(flag)
+        result["epochs"] = result["steps"] / max(1, len(self.train_batches))
         return result, collector.scores
 
     def _tick_parameters(self) -> set[nn.Parameter]:

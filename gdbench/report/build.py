@@ -86,7 +86,14 @@ def _ablations(runs: pd.DataFrame) -> dict[str, str]:
 
 
 def _methods_section(
-    name: str, title: str, models: pd.DataFrame, ablations: dict[str, str], paper_csv: Path, metric: str, out: Path
+    name: str,
+    title: str,
+    models: pd.DataFrame,
+    ablations: dict[str, str],
+    paper_csv: Path,
+    metric: str,
+    out: Path,
+    convention: str = "macs",
 ) -> list[str]:
     """The comparison of methods at matched FLOPs, when more than one method ran or the paper
     quotes others."""
@@ -94,7 +101,7 @@ def _methods_section(
     tuned = models[models["stage"] == "finetune"]
     if tuned["method"].nunique() < 2 and quoted.empty:
         return []
-    table = tables.methods_comparison(models, quoted, ablations, metric)
+    table = tables.methods_comparison(models, quoted, ablations, metric, convention)
     tables.write_methods_table(table, title, out / "tables" / f"{name}_methods", metric)
     figures.methods_vs_flops(table, metric, title, out / "figures" / f"{name}_methods")
     return [
@@ -136,7 +143,8 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
             lines.append(f"![{title}: channels per layer](figures/{name}_channels.png)")
         lines.append("")
-        lines += _methods_section(name, title, models, _ablations(runs), paper_csv, metric, out)
+        convention = experiment.get("prune", {}).get("flops_convention", "macs")
+        lines += _methods_section(name, title, models, _ablations(runs), paper_csv, metric, out, convention)
     # The README's results table (scripts/readme_results.py copies it there)
     (out / "readme_results.md").write_text(tables.headline_markdown(headline, profile))
     report = out / "report.md"

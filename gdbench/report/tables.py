@@ -73,6 +73,7 @@ def per_seed(runs: pd.DataFrame) -> pd.DataFrame:
         "flops_reduction",
         "flops_reduction_thop",
         "params_reduction",
+        "epochs_after_baseline",
         *ACCURACY,
         *(f"{m}_last" for m in ACCURACY),
     ):
@@ -191,27 +192,44 @@ def quoted_rows(paper_csv: str | Path, experiment: str) -> pd.DataFrame:
     )
 
 
+FLOPS_BAND = 0.005  # "matched FLOPs": every save point within ±0.5 percentage points of its target
+
+
 def methods_comparison(
-    models: pd.DataFrame, quoted: pd.DataFrame, ablations: dict[str, str], metric: str = "test_top1"
+    models: pd.DataFrame,
+    quoted: pd.DataFrame,
+    ablations: dict[str, str],
+    metric: str = "test_top1",
+    convention: str = "macs",
 ) -> pd.DataFrame:
-    """Every method at every FLOPs target, fine-tuned, side by side: kept FLOPs, accuracy and its
-    change against the same seed's baseline, as mean ± std over n seeds; each row says where its
-    numbers come from ("run here (n seeds)" or "quoted from <paper, table>")."""
+    """Every method at every FLOPs target, fine-tuned, side by side: kept FLOPs (measured, by the
+    experiment's counter `convention`) and whether every seed's lies within ±0.5 pp of the target,
+    accuracy and its change against the same seed's baseline as mean ± std over n seeds, and the
+    training epochs spent after the baseline (pruning up to the save point, then fine-tuning, as
+    the runs recorded them); each row says where its numbers come from ("run here (n seeds)" or
+    "quoted from <paper, table>")."""
     rows = []
     tuned = models[models["stage"] == "finetune"] if not models.empty else models
     change = f"{metric}_change" if f"{metric}_change" in tuned else None
+    reduction = "flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"
+    if reduction not in tuned:
+        reduction = "flops_reduction"
     for (method, target), group in tuned.groupby(["method", "target"]) if not tuned.empty else []:
         n = group["seed"].nunique()
+        kept = 1 - group[reduction]
         row = {
             "method": method,
             "kind": f"ablation of {ablations[method]}" if method in ablations else "method",
             "target": target,
             "n": n,
             "source": f"run here ({n} seed{'s' if n > 1 else ''})",
-            "kept_flops_mean": (1 - group["flops_reduction"]).mean(),
+            "kept_flops_mean": kept.mean(),
+            "in_band": bool((kept - float(target)).abs().le(FLOPS_BAND + 1e-12).all()),
             f"{metric}_mean": group[metric].mean(),
             f"{metric}_std": group[metric].std(ddof=1) if n > 1 else 0.0,
         }
+        if "epochs_after_baseline" in group and group["epochs_after_baseline"].notna().any():
+            row["epochs_mean"] = group["epochs_after_baseline"].mean()
         if change:
             row[f"{metric}_change_mean"] = group[change].mean()
             row[f"{metric}_change_std"] = group[change].std(ddof=1) if n > 1 else 0.0
@@ -233,21 +251,36 @@ def methods_comparison(
 
 
 METHODS_NOTE = (
-    "Fine-tuned models; % and % points, mean ± std over the seeds run here; Δ against the same seed's baseline."
+    "Fine-tuned models; % and % points, mean ± std over the seeds run here; Δ against the same seed's baseline. "
+    'Kept FLOPs: measured, by the experiment\'s stop counter; "outside ±0.5 pp" flags a row whose kept FLOPs '
+    "miss the target by more (not matched). Epochs: training after the baseline (pruning up to the save point, "
+    "then fine-tuning), mean over seeds."
 )
 
 
 def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
     label = metric.replace("test_", "")
-    header = ["Method", "Kind", "Target", "Kept FLOPs", label, f"Δ {label}", "Source"]
+    header = ["Method", "Kind", "Target", "Kept FLOPs", "FLOPs band", label, f"Δ {label}", "Epochs", "Source"]
+
+    def band(row) -> str:
+        if row["n"] == 0:
+            return ""
+        return "within ±0.5 pp" if row.get("in_band", True) else "outside ±0.5 pp"
+
+    def epochs(row) -> str:
+        value = row.get("epochs_mean", float("nan"))
+        return "" if pd.isna(value) else f"{value:.1f}"
+
     rows = [
         [
             row["method"],
             row["kind"],
             row["target"],
             stat_cell(row, "kept_flops"),
+            band(row),
             stat_cell(row, metric),
             stat_cell(row, f"{metric}_change", signed=True),
+            epochs(row),
             row["source"],
         ]
         for _, row in table.iterrows()

@@ -54,8 +54,10 @@ def test_resnet50_tocks_last_ten_epochs():
 
 @pytest.mark.parametrize("name", PAPER_EXPERIMENTS)
 def test_stop_and_save_points_use_the_authors_flops_counter(name):
-    """The authors stopped, saved and reported with thop (prune/utils.py, `analyse_model`)."""
-    assert TickTockConfig.from_dict(_experiment(name)["prune"]).flops_convention == "thop"
+    """The authors stopped, saved and reported with thop (prune/utils.py, `analyse_model`); their
+    FCN code is unpublished, and thop's count of its fixed up-sampling swamps the rest."""
+    expected = "macs" if name == "fcn8s_voc" else "thop"
+    assert TickTockConfig.from_dict(_experiment(name)["prune"]).flops_convention == expected
 
 
 @pytest.mark.parametrize("name", PAPER_EXPERIMENTS)

@@ -61,7 +61,7 @@ class _TrainingPruner(GlobalPruner):
             after_backward=after_backward,
             desc="sparsity",
         )
-        return {"loss": history[-1]["loss"] if history else math.nan}
+        return {"loss": history[-1]["loss"] if history else math.nan, "epochs": float(epochs)}
 
 
 class OneShotPruning(_TrainingPruner):
@@ -144,6 +144,7 @@ class IterativeTaylor(_TrainingPruner):
                 epoch=self.ticks,
                 desc=f"round {self.ticks + 1}",
             )
+        result["epochs"] = result["steps"] / max(1, len(self.train_batches))
         return result, collector.scores()
 
     def run(self) -> list[dict]:

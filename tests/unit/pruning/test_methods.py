@@ -346,3 +346,24 @@ def test_every_method_meets_each_save_point_within_one_percentage_point(name, tm
     for point in (0.8, 0.5):
         ratio = load_checkpoint(tmp_path / checkpoint_name(point))["flops_ratio"]
         assert point - 0.01 < ratio <= point, (point, ratio)
+
+
+@pytest.mark.parametrize("name", ["gate_decorator", "l1_norm", "network_slimming", "taylor_weights"])
+def test_each_save_point_records_the_training_epochs_spent_to_reach_it(name, tmp_path):
+    """The epochs a method trained while pruning (Tocks, Ticks' shares of the data, sparsity
+    phases, Taylor rounds) come from its trace, never from its settings."""
+    _, trace, _ = _pruned(name, tmp_path)
+    assert trace[-1]["training_epochs"] == pytest.approx(sum(row["epochs"] for row in trace))
+    for point in (0.6, 0.45):
+        checkpoint = load_checkpoint(tmp_path / checkpoint_name(point))
+        reached = next(row for row in trace if row["flops_ratio"] <= point)
+        assert checkpoint["training_epochs"] == pytest.approx(reached["training_epochs"])
+    tocks = sum(1 for row in trace if row["phase"] == "tock")
+    ticks = sum(1 for row in trace if row["phase"] in ("tick", "round"))
+    expected = {
+        "gate_decorator": tocks * 1 + ticks * 1.0,  # tock_epochs 1, every Tick sees all 3 batches
+        "l1_norm": 0.0,
+        "network_slimming": 1.0,  # one Tock's epochs of sparsity training
+        "taylor_weights": ticks * 1.0,
+    }[name]
+    assert trace[-1]["training_epochs"] == pytest.approx(expected) and (expected > 0) == (name != "l1_norm")

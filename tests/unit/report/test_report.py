@@ -23,7 +23,7 @@ EXPECTED = [
 ]
 
 
-def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="gate_decorator"):
+def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="gate_decorator", epochs=None):
     method = method if target else "none"
     where = "baseline" if target is None else f"{method}/{target}"
     log_stage(
@@ -38,6 +38,7 @@ def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="ga
             "flops_reduction": flops_reduction,
             "flops_reduction_thop": flops_reduction - 0.005,
             "params_reduction": flops_reduction / 2,
+            **({"epochs_after_baseline": epochs} if epochs is not None else {}),
         },
     )
 
@@ -48,7 +49,7 @@ def store(tmp_path_factory):
     init_store(uri, ["resnet56_cifar10"], "test")
     for seed, (base, pruned) in enumerate([(0.90, 0.915), (0.92, 0.925)]):
         _evaluation(uri, "baseline", seed, base, 0.0)
-        _evaluation(uri, "finetune", seed, pruned, 0.60, target=0.4)
+        _evaluation(uri, "finetune", seed, pruned, 0.60, target=0.4, epochs=420.0 + seed)
     for seed, top1 in enumerate([0.88, 0.91]):
         _evaluation(uri, "finetune", seed, top1, 0.58, target=0.4, method="l1_norm")
     _evaluation(uri, "finetune", 0, 0.89, 0.62, target=0.4, method="gd_one_shot")
@@ -124,12 +125,25 @@ def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
     assert rows.loc["L1 (Li et al.)", "source"] == "quoted from You et al. 2019, Table 1"
     assert rows.loc["L1 (Li et al.)", "kept_flops_mean"] == pytest.approx(0.724)
     markdown = tables.methods_markdown(table, "Table 1")
-    assert "| l1_norm | method | 0.4 | 42.00 | 89.50 ± 2.12 | -1.50 ± 0.71 | run here (2 seeds) |" in markdown
-    assert "| gd_one_shot | ablation of gate_decorator | 0.4 | 38.00 | 89.00 | -1.00 | run here (1 seed) |" in markdown
+    assert (
+        "| l1_norm | method | 0.4 | 42.00 | outside ±0.5 pp | 89.50 ± 2.12 | -1.50 ± 0.71 |  | run here (2 seeds) |"
+        in markdown
+    )
+    assert (
+        "| gd_one_shot | ablation of gate_decorator | 0.4 | 38.00 | outside ±0.5 pp | 89.00 | -1.00 |  "
+        "| run here (1 seed) |" in markdown
+    )
+    # kept FLOPs 40.00 meets the target; the epochs column is the runs' own record (420 and 421)
+    assert (
+        "| gate_decorator | method | 0.4 | 40.00 | within ±0.5 pp | 92.00 ± 0.71 | +1.00 ± 0.71 | 420.5 |" in markdown
+    )
     assert "± 0.00" not in markdown  # one seed shows its number alone, in every table
     assert figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods") == 4  # 3 run here + 1 quoted
     latex = tables.write_methods_table(table, "Table 1", tmp_path / "methods")[2].read_text()
-    assert r"l1\_norm & method & 0.4 & 42.00 & 89.50 $\pm$ 2.12 & -1.50 $\pm$ 0.71 & run here (2 seeds) \\" in latex
+    assert (
+        r"l1\_norm & method & 0.4 & 42.00 & outside $\pm$0.5 pp & 89.50 $\pm$ 2.12 & -1.50 $\pm$ 0.71 &  & run here"
+        in latex
+    )
     assert "---" not in latex
 
 
