@@ -16,6 +16,7 @@ at 40, 38, 35, 32 and 30 %).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -71,6 +72,21 @@ class TickTockConfig(PruneConfig):
 STATE_FILE = "ticktock_state.pt"
 
 
+@dataclass(frozen=True)
+class TickCriterion:
+    """What the Ticks score channels with in place of Θ, so that any criterion runs inside the
+    same schedule (same Tocks with λ·Σ|φ|, Ticks, step size, floors and save points): either
+    `static(pruner)`, scores of the model after the Tick's training, or `collector(graph,
+    groups)`, a context manager gathering scores over the Tick's passes (`.scores()`), which with
+    `weight_gradients` needs ∂L/∂W of the producing convs (computed, never applied: the Tick
+    still trains only gates, biases and the output layer)."""
+
+    name: str
+    static: Callable | None = None
+    collector: Callable | None = None
+    weight_gradients: bool = False
+
+
 class TickTock(GlobalPruner):
     """Runs Tick-Tock on a decorated model, in place. `run()` returns the trace, one row per
     Tick or Tock: FLOPs, params, FLOPs ratio, filters left, loss, seconds."""
@@ -87,10 +103,17 @@ class TickTock(GlobalPruner):
         save_dir: str | Path | None = None,
         evaluate: Callable[[nn.Module], float] | None = None,
         identity: dict | None = None,
+        criterion: TickCriterion | None = None,
     ):
-        # What a resumable state must have been written for: these settings, these starting
-        # weights and whatever the caller adds (the job's data settings).
-        identity = {"ticktock": config_record(config), "start": state_digest(model.state_dict()), **(identity or {})}
+        # What a resumable state must have been written for: these settings, this criterion,
+        # these starting weights and whatever the caller adds (the job's data settings).
+        identity = {
+            "ticktock": config_record(config),
+            "criterion": criterion.name if criterion else "gate_score",
+            "start": state_digest(model.state_dict()),
+            **(identity or {}),
+        }
+        self.criterion = criterion
         state = self._interrupted_state(save_dir, config, identity)
         if state is not None:  # shrink the model to the architecture it had when the run stopped
             load_pruned_state_dict(model, state["model"])
@@ -167,20 +190,30 @@ class TickTock(GlobalPruner):
         )
         return {"loss": history[-1]["loss"] if history else math.nan, "epochs": float(config.tock_epochs)}
 
-    def tick(self) -> tuple[dict, dict[str, torch.Tensor]]:
-        """One epoch on a share of the data, conv weights frozen; returns loss and scores Θ."""
+    def tick(self) -> tuple[dict, list[torch.Tensor]]:
+        """One epoch on a share of the data, conv weights frozen; returns loss and the group
+        scores (Θ, or the criterion's)."""
         trainable = self._tick_parameters()
+        criterion = self.criterion
+        graded = set(trainable)
+        if criterion is not None and criterion.weight_gradients:
+            graded |= {layer.weight for group in self.prunable_groups for layer in self.graph.producers(group)}
         saved_flags = {p: p.requires_grad for p in self.model.parameters()}
         for p in self.model.parameters():
-            p.requires_grad_(p in trainable)
+            p.requires_grad_(p in graded)
         # DEVIATION: a fresh SGD (momentum, no weight decay) per Tick; the authors reused the
         # training optimizer, weight decay and momentum buffers included.
         optimizer = torch.optim.SGD(list(trainable), lr=self.config.tick_lr, momentum=self.config.momentum)
         # DEVIATION: the Tick's data subset is the first share of the (shuffled) training
         # batches, drawn anew each Tick; the authors passed a fixed `tick_trainset`.
         steps = max(1, math.ceil(self.config.tick_data_fraction * len(self.train_batches)))
+        other = (
+            criterion.collector(self.graph, self.prunable_groups)
+            if criterion is not None and criterion.collector is not None
+            else contextlib.nullcontext()
+        )
         try:
-            with GateScoreCollector(self.model) as collector:
+            with GateScoreCollector(self.model) as collector, other as gathered:
                 result = train_one_epoch(
                     self.model,
                     self.train_batches,
@@ -194,8 +227,13 @@ class TickTock(GlobalPruner):
         finally:
             for p, flag in saved_flags.items():
                 p.requires_grad_(flag)
+                if p not in trainable:
+                    p.grad = None  # gradients taken for a criterion only
         result["epochs"] = result["steps"] / max(1, len(self.train_batches))
-        return result, collector.scores
+        if criterion is None:
+            return result, self.group_scores(collector.scores)
+        scores = criterion.static(self) if criterion.static is not None else gathered.scores()
+        return result, [s.detach().cpu() for s in scores]
 
     def _tick_parameters(self) -> set[nn.Parameter]:
         """Gates, BN biases and the output layer (paper fig. 2; authors' `freeze_conv`)."""
@@ -211,9 +249,9 @@ class TickTock(GlobalPruner):
             return [s / len(g.names) for s, g in zip(summed, groups)]
         return summed
 
-    def prune(self, scores: dict[str, torch.Tensor]) -> int:
-        """Remove the globally lowest-scored channels; returns the number of filters removed."""
-        return self.remove(self.group_scores(scores))[0]
+    def prune(self, scores: list[torch.Tensor]) -> int:
+        """Remove the globally lowest-scored channels (group scores); returns the filters removed."""
+        return self.remove(scores)[0]
 
     # -- schedule ----------------------------------------------------------------------------
 
@@ -224,7 +262,7 @@ class TickTock(GlobalPruner):
         if self.config.one_shot:
             result, scores = self.tick()
             self.record("score", result)
-            self.prune_to_target(self.group_scores(scores))
+            self.prune_to_target(scores)
             return self.trace
         while not self.reached():
             self.check_budget()

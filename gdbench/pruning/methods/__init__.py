@@ -12,6 +12,10 @@ groups, global ranking with floors, surgery, step size, FLOPs target and save po
     random             seeded random scores
     uniform_shrink     every layer narrowed alike to the same FLOPs (the paper's "shrunk")
     depgraph           group-norm sparse learning + group L2 norm via torch-pruning (Fang et al. 2023)
+Each criterion also runs inside Gate Decorator's schedule, only the Ticks' score replaced
+(`<name>_ticktock`: same Tocks with λ·Σ|φ|, Ticks, step size, floors, save points), so that a
+row says "L1 one-shot" or "L1 under Tick-Tock" and the criterion is compared apart from the
+schedule: l1_norm, network_slimming (|φ|), taylor_weights, taylor_bn, fpgm, random, depgraph.
 Ablations of Gate Decorator:
     gd_one_shot        one Tock, one scoring Tick, then straight to the target
     gd_no_sparsity     Tocks without the λ·Σ|φ| term
@@ -39,7 +43,7 @@ from gdbench.pruning.methods.runners import (
     depgraph_sparsity,
     slimming_sparsity,
 )
-from gdbench.pruning.ticktock import TickTock, TickTockConfig
+from gdbench.pruning.ticktock import TickCriterion, TickTock, TickTockConfig
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,39 @@ class Method:
     ablation_of: str | None = None
 
 
-def _ticktock(**overrides):
+def _ticktock(criterion: Callable[[int], TickCriterion] | None = None, **overrides):
+    """Tick-Tock with `overrides` of its config; `criterion(seed)` replaces Θ in the Ticks."""
+
     def build(model, batches, loss_fn, config: TickTockConfig, settings, *, seed, **kwargs) -> GlobalPruner:
         changes = {**overrides, **dataclasses.asdict(settings)}
-        return TickTock(model, batches, loss_fn, dataclasses.replace(config, **changes), **kwargs)
+        scored = criterion(seed) if criterion is not None else None
+        return TickTock(model, batches, loss_fn, dataclasses.replace(config, **changes), criterion=scored, **kwargs)
 
     return build
+
+
+# The criteria that run under Tick-Tock too (`<name>_ticktock`), each a TickCriterion of a seed.
+TICK_CRITERIA: dict[str, Callable[[int], TickCriterion]] = {
+    "l1_norm": lambda seed: TickCriterion("l1_norm", static=lambda p: criteria.l1_norm(p.graph, p.prunable_groups)),
+    "network_slimming": lambda seed: TickCriterion(
+        "network_slimming", static=lambda p: criteria.gate_magnitude(p.prunable_groups)
+    ),
+    "taylor_weights": lambda seed: TickCriterion(
+        "taylor_weights", collector=criteria.TaylorWeightCollector, weight_gradients=True
+    ),
+    "taylor_bn": lambda seed: TickCriterion("taylor_bn", collector=criteria.TaylorGateCollector),
+    "fpgm": lambda seed: TickCriterion("fpgm", static=lambda p: criteria.fpgm(p.graph, p.prunable_groups)),
+    # new scores each Tick, from the seed and the Tick's number
+    "random": lambda seed: TickCriterion(
+        "random",
+        static=lambda p: criteria.random_scores(
+            p.prunable_groups, torch.Generator().manual_seed(seed * 100_003 + p.ticks)
+        ),
+    ),
+    "depgraph": lambda seed: TickCriterion(
+        "depgraph", static=lambda p: depgraph.group_norm(p.graph, p.prunable_groups)
+    ),
+}
 
 
 def _one_shot(criterion: Callable[[OneShotPruning, int], list[torch.Tensor]], prepare=None):
@@ -105,91 +136,97 @@ def _epochs(config: TickTockConfig, settings) -> int:
     return config.tock_epochs if settings.sparsity_epochs is None else settings.sparsity_epochs
 
 
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in [
-        Method("gate_decorator", "You et al. 2019, Gate Decorator (NeurIPS)", _ticktock()),
-        Method(
-            "l1_norm",
-            "Li et al. 2017, Pruning filters for efficient ConvNets (ICLR)",
-            _one_shot(lambda p, seed: criteria.l1_norm(p.graph, p.prunable_groups)),
+_METHODS = [
+    Method("gate_decorator", "You et al. 2019, Gate Decorator (NeurIPS)", _ticktock()),
+    Method(
+        "l1_norm",
+        "Li et al. 2017, Pruning filters for efficient ConvNets (ICLR)",
+        _one_shot(lambda p, seed: criteria.l1_norm(p.graph, p.prunable_groups)),
+    ),
+    Method(
+        "network_slimming",
+        "Liu et al. 2017, Network slimming (ICCV)",
+        _one_shot(
+            lambda p, seed: criteria.gate_magnitude(p.prunable_groups),
+            prepare=lambda c, s: slimming_sparsity(s.sparsity_weight, _epochs(c, s)),
         ),
-        Method(
-            "network_slimming",
-            "Liu et al. 2017, Network slimming (ICCV)",
-            _one_shot(
-                lambda p, seed: criteria.gate_magnitude(p.prunable_groups),
-                prepare=lambda c, s: slimming_sparsity(s.sparsity_weight, _epochs(c, s)),
-            ),
-            settings=SlimmingSettings,
+        settings=SlimmingSettings,
+    ),
+    Method(
+        "taylor_weights",
+        "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR)",
+        lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
+            model, batches, loss_fn, config, collector=criteria.TaylorWeightCollector, **kw
         ),
-        Method(
-            "taylor_weights",
-            "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR)",
-            lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
-                model, batches, loss_fn, config, collector=criteria.TaylorWeightCollector, **kw
-            ),
+    ),
+    Method(
+        "taylor_bn",
+        "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR), gate after BN",
+        lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
+            model, batches, loss_fn, config, collector=criteria.TaylorGateCollector, **kw
         ),
-        Method(
-            "taylor_bn",
-            "Molchanov et al. 2019, Importance estimation for neural network pruning (CVPR), gate after BN",
-            lambda model, batches, loss_fn, config, settings, *, seed, **kw: IterativeTaylor(
-                model, batches, loss_fn, config, collector=criteria.TaylorGateCollector, **kw
-            ),
+    ),
+    Method(
+        "fpgm",
+        "He et al. 2019, Filter pruning via geometric median (CVPR)",
+        _one_shot(lambda p, seed: criteria.fpgm(p.graph, p.prunable_groups)),
+    ),
+    Method(
+        "random",
+        "random scores (seeded by the run's seed)",
+        _one_shot(lambda p, seed: criteria.random_scores(p.prunable_groups, torch.Generator().manual_seed(seed))),
+    ),
+    Method(
+        "uniform_shrink",
+        "You et al. 2019, §5.2 and fig. 5: every layer shrunk alike",
+        lambda model, batches, loss_fn, config, settings, *, seed, device="cpu", **kw: UniformShrink(
+            model, config.shared(), **kw
         ),
-        Method(
-            "fpgm",
-            "He et al. 2019, Filter pruning via geometric median (CVPR)",
-            _one_shot(lambda p, seed: criteria.fpgm(p.graph, p.prunable_groups)),
+    ),
+    Method(
+        "depgraph",
+        "Fang et al. 2023, DepGraph: towards any structural pruning (CVPR), via torch-pruning",
+        _one_shot(
+            lambda p, seed: depgraph.group_norm(p.graph, p.prunable_groups),
+            prepare=lambda c, s: depgraph_sparsity(s.regularization, s.alpha, _epochs(c, s)),
         ),
-        Method(
-            "random",
-            "random scores (seeded by the run's seed)",
-            _one_shot(lambda p, seed: criteria.random_scores(p.prunable_groups, torch.Generator().manual_seed(seed))),
-        ),
-        Method(
-            "uniform_shrink",
-            "You et al. 2019, §5.2 and fig. 5: every layer shrunk alike",
-            lambda model, batches, loss_fn, config, settings, *, seed, device="cpu", **kw: UniformShrink(
-                model, config.shared(), **kw
-            ),
-        ),
-        Method(
-            "depgraph",
-            "Fang et al. 2023, DepGraph: towards any structural pruning (CVPR), via torch-pruning",
-            _one_shot(
-                lambda p, seed: depgraph.group_norm(p.graph, p.prunable_groups),
-                prepare=lambda c, s: depgraph_sparsity(s.regularization, s.alpha, _epochs(c, s)),
-            ),
-            settings=DepGraphSettings,
-        ),
-        Method(
-            "gd_one_shot",
-            "ablation: Tick-Tock against one-shot pruning",
-            _ticktock(one_shot=True),
-            ablation_of="gate_decorator",
-        ),
-        Method(
-            "gd_no_sparsity",
-            "ablation: Tocks without the gate L1 term",
-            _ticktock(gate_l1_weight=0.0),
-            ablation_of="gate_decorator",
-        ),
-        Method(
-            "gd_group_mean",
-            "ablation: group score mean instead of sum",
-            _ticktock(group_reduction="mean"),
-            ablation_of="gate_decorator",
-        ),
-        Method(
-            "gd_tick_subset",
-            "ablation: Ticks on a share of the training data",
-            _ticktock(),
-            settings=TickSubsetSettings,
-            ablation_of="gate_decorator",
-        ),
-    ]
-}
+        settings=DepGraphSettings,
+    ),
+    Method(
+        "gd_one_shot",
+        "ablation: Tick-Tock against one-shot pruning",
+        _ticktock(one_shot=True),
+        ablation_of="gate_decorator",
+    ),
+    Method(
+        "gd_no_sparsity",
+        "ablation: Tocks without the gate L1 term",
+        _ticktock(gate_l1_weight=0.0),
+        ablation_of="gate_decorator",
+    ),
+    Method(
+        "gd_group_mean",
+        "ablation: group score mean instead of sum",
+        _ticktock(group_reduction="mean"),
+        ablation_of="gate_decorator",
+    ),
+    Method(
+        "gd_tick_subset",
+        "ablation: Ticks on a share of the training data",
+        _ticktock(),
+        settings=TickSubsetSettings,
+        ablation_of="gate_decorator",
+    ),
+]
+METHODS: dict[str, Method] = {m.name: m for m in _METHODS}
+METHODS.update(
+    {
+        f"{name}_ticktock": Method(
+            f"{name}_ticktock", f"{METHODS[name].reference}; its criterion under Tick-Tock", _ticktock(criterion)
+        )
+        for name, criterion in TICK_CRITERIA.items()
+    }
+)
 
 
 def method_settings(name: str, values: dict | None):

@@ -367,3 +367,37 @@ def test_each_save_point_records_the_training_epochs_spent_to_reach_it(name, tmp
         "taylor_weights": ticks * 1.0,
     }[name]
     assert trace[-1]["training_epochs"] == pytest.approx(expected) and (expected > 0) == (name != "l1_norm")
+
+
+def test_a_criterion_under_tick_tock_keeps_the_schedule_and_replaces_only_the_score(tmp_path):
+    """l1_norm_ticktock runs Gate Decorator's Tocks and Ticks (same config, same phases) but ranks
+    by the filters' L1 norm: the channels it removes differ from Θ's."""
+    ours, ours_trace, _ = _pruned("gate_decorator", tmp_path / "gd")
+    theirs, theirs_trace, _ = _pruned("l1_norm_ticktock", tmp_path / "l1")
+    assert theirs.config == ours.config
+    assert (
+        [row["phase"] for row in theirs_trace[:5]]
+        == [row["phase"] for row in ours_trace[:5]]
+        == [
+            "tock",
+            "tick",
+            "tick",
+            "tick",
+            "tock",
+        ]
+    )
+    widths = lambda p: [layer.gate.numel() for _, layer in gated_layers(p.model)]  # noqa: E731
+    assert theirs_trace[1]["filters_removed"] > 0 and widths(theirs) != widths(ours)
+
+
+def test_taylor_under_tick_tock_takes_weight_gradients_without_training_the_weights():
+    torch.manual_seed(0)
+    model = decorate(resnet_cifar(14, 4, base_width=8), torch.zeros(SHAPE))
+    pruner = build_pruner(
+        "taylor_weights_ticktock", model, _data(), nn.CrossEntropyLoss(), _config(), example_inputs=torch.zeros(SHAPE)
+    )
+    convs = {name: m.weight.detach().clone() for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    _, scores = pruner.tick()
+    assert all(torch.equal(m.weight, convs[name]) for name, m in model.named_modules() if isinstance(m, nn.Conv2d))
+    assert all(float(s.max()) > 0 for s in scores) and len(scores) == len(pruner.prunable_groups)
+    assert all(m.weight.grad is None for m in model.modules() if isinstance(m, nn.Conv2d))
