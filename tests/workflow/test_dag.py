@@ -37,9 +37,9 @@ def test_dry_run_builds_the_full_paper_dag(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     resolved = resolve(load_yaml(REPO / "configs" / "config.yaml"), REPO / "configs" / "experiments")
     assert job_counts(result.stdout) == _expected_counts(resolved)
-    # Scratch-E/B for every pruned architecture: ResNet-56 12 methods × 3 seeds × 2 targets × 2 = 144,
-    # VGG-16-M/CIFAR-100 2 × 3 × 1 × 2 = 12, CUB 8 × 1 × 4 × 1 = 32, ResNet-50 and FCN 5
-    assert job_counts(result.stdout)["scratch"] == 193
+    # Scratch-E/B for every pruned architecture: ResNet-56 13 methods × 3 seeds × 2 targets × 2 = 156,
+    # VGG-16-M/CIFAR-100 2 × 3 × 1 × 2 = 12, CUB 9 × 1 × 4 × 1 = 36, ResNet-50 and FCN 5
+    assert job_counts(result.stdout)["scratch"] == 209
 
 
 @pytest.mark.reliability("bad config")
