@@ -62,6 +62,11 @@ def add_parser(commands) -> None:
         parser.add_argument("--seed", type=int, required=True)
         if name == "scratch":
             parser.add_argument("--variant", required=True, choices=("scratch_e", "scratch_b"))
+        else:
+            parser.add_argument(
+                "--budget-of",
+                help="a save point of the method to match: fine-tune as many more epochs as it trained to get there",
+            )
         parser.add_argument(
             "--baseline",
             help="then score the result on the test set against this baseline model.pt, into OUT/../evaluate",
@@ -140,7 +145,8 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     elif args.stage == "prune":
         stages.prune(run, args.method, args.seed, baseline, out, device)
     elif args.stage == "finetune":
-        stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device, baseline)
+        budget = Path(args.budget_of) if args.budget_of else None
+        stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device, baseline, budget)
     elif args.stage == "scratch":
         stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device, baseline)
     elif args.stage == "evaluate":

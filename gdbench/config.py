@@ -91,6 +91,13 @@ def _consistency_problems(experiment: dict) -> list[str]:
     finetune = experiment["finetune"]
     if finetune.get("lr_min", 1e-3) > finetune.get("lr_max", 1e-2):
         problems.append("finetune.lr_min must not exceed finetune.lr_max")
+    methods = experiment.get("methods", [])
+    matched = [m for m in methods if m.endswith("_matched")]
+    if matched and "gate_decorator" not in methods:
+        problems.append(
+            f"methods {matched}: a compute-matched method is fine-tuned for gate_decorator's training "
+            f"epochs on the same seed and target, so methods must include gate_decorator"
+        )
     for index, row in enumerate(experiment["expected"]):
         if "target" in row and row["target"] not in saves:
             problems.append(f"expected.{index}.target {row['target']} is not one of prune.save_flops_ratios {saves}")
@@ -197,7 +204,10 @@ def stage_settings(resolved: dict, experiment: str, stage: str, method: str | No
     spec = resolved["experiments"][experiment]
     sections = {name: copy.deepcopy(spec.get(name, {})) for name in STAGE_READS[stage]}
     if "method_settings" in sections:
-        sections["method_settings"] = copy.deepcopy(sections["method_settings"].get(method, {}))
+        # a compute-matched variant prunes as its method does, with that method's settings
+        own = sections["method_settings"]
+        key = method if method in own or method is None else method.removesuffix("_matched")
+        sections["method_settings"] = copy.deepcopy(own.get(key, {}))
     run = {key: resolved[key] for key in RUN_KEYS if key in resolved}
     return StageSettings(stage, experiment, run, sections)
 

@@ -318,6 +318,13 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
     return result
 
 
+def matched_epochs(epochs: int, spent: float, reference_spent: float) -> int:
+    """Fine-tuning epochs of a compute-matched run: its own `epochs` plus the training epochs the
+    reference method spent pruning to the same save point beyond the ones this method spent
+    (`spent`), rounded up, so that both have trained as long after the baseline."""
+    return epochs + max(0, math.ceil(reference_spent - spent - 1e-9))
+
+
 def finetune(
     run: Run,
     method: str,
@@ -327,15 +334,22 @@ def finetune(
     out_dir: Path,
     device: str = "auto",
     baseline: Path | None = None,
+    budget_of: Path | None = None,
 ) -> dict:
     """Fine-tune a pruned checkpoint: triangular lr, no sparsity term (authors' code). With a
-    `baseline`, then evaluate the result against it (the DAG's finetune job)."""
+    `baseline`, then evaluate the result against it (the DAG's finetune job). With `budget_of`,
+    a save point of another method (the compute-matched variants: Gate Decorator's), the
+    triangular part is extended to match its training epochs (`matched_epochs`)."""
     device = _device(device)
     torch.manual_seed(seed)
     checkpoint = load_checkpoint(pruned)
     model = run.pruned_model(checkpoint["state_dict"]).to(device)
     finetuning = FinetuneConfig.from_dict(run.spec["finetune"])
-    training = dataclasses.replace(finetuning, epochs=max(1, finetuning.epochs)).training()
+    epochs = max(1, finetuning.epochs)
+    if budget_of is not None:
+        reference = load_checkpoint(budget_of).get("training_epochs", 0.0)
+        epochs = matched_epochs(epochs, checkpoint.get("training_epochs", 0.0), reference)
+    training = dataclasses.replace(finetuning, epochs=epochs).training()
     history = _train_selected(run, model, training, out_dir, device, seed, finetuning.batch_size)
     result = _finish_training(
         run,
@@ -344,7 +358,7 @@ def finetune(
         history,
         out_dir,
         device,
-        {"seed": seed, "method": method, "target": target},
+        {"seed": seed, "method": method, "target": target, "epochs": training.epochs},
     )
     if baseline is not None:
         # training after the baseline: the pruning run's, up to this save point, and this job's

@@ -132,11 +132,12 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
         here = group[group["n"] > 0].sort_values("kept_flops_mean")
         if not here.empty and f"{change}_mean" in here and here[f"{change}_mean"].notna().any():
             ablation = here["kind"].iloc[0].startswith("ablation")
+            matched = "compute-matched" in here["kind"].iloc[0]
             axes.errorbar(
                 100 * here["kept_flops_mean"],
                 100 * here[f"{change}_mean"],
                 yerr=100 * here[f"{change}_std"].fillna(0),
-                marker="D" if ablation else "o",
+                marker="D" if ablation else "^" if matched else "o",
                 markersize=9 if method == "gate_decorator" else 6,
                 linestyle="--" if ablation else "-",
                 capsize=3,
@@ -159,7 +160,7 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_xlabel("kept FLOPs (% of the baseline)")
     axes.set_ylabel(f"Δ {metric.replace('test_', 'test ')} vs baseline (% points)")
-    axes.set_title(f"{title}: methods (diamonds: ablations)")
+    axes.set_title(f"{title}: methods (diamonds: ablations; triangles: compute-matched)")
     axes.legend(fontsize=6, ncol=2)
     axes.grid(alpha=0.3)
     figure.text(0.01, 0.005, FLOPS_NOTE, fontsize=5)

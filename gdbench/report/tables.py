@@ -192,6 +192,14 @@ def quoted_rows(paper_csv: str | Path, experiment: str) -> pd.DataFrame:
     )
 
 
+def _kind(method: str, ablations: dict[str, str]) -> str:
+    if method in ablations:
+        return f"ablation of {ablations[method]}"
+    if method.endswith("_matched"):  # gdbench.pruning.methods: fine-tuned for Gate Decorator's epochs
+        return "method, compute-matched to gate_decorator"
+    return "method"
+
+
 FLOPS_BAND = 0.005  # "matched FLOPs": every save point within ±0.5 percentage points of its target
 
 
@@ -219,7 +227,7 @@ def methods_comparison(
         kept = 1 - group[reduction]
         row = {
             "method": method,
-            "kind": f"ablation of {ablations[method]}" if method in ablations else "method",
+            "kind": _kind(method, ablations),
             "target": target,
             "n": n,
             "source": f"run here ({n} seed{'s' if n > 1 else ''})",

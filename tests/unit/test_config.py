@@ -116,6 +116,22 @@ def test_bad_run_settings_name_the_key(config, change, message):
         resolve({**config, **change}, EXPERIMENTS)
 
 
+@pytest.mark.reliability("bad config")
+def test_a_compute_matched_method_without_gate_decorator_is_named(config):
+    bad = {**config, "overrides": {"vgg16m_cub200": {"methods": ["l1_norm", "l1_norm_matched"]}}}
+    with pytest.raises(ConfigError, match=r"vgg16m_cub200.*l1_norm_matched.*must include gate_decorator"):
+        resolve(bad, EXPERIMENTS)
+
+
+def test_a_compute_matched_method_prunes_with_its_method_s_settings(config):
+    from gdbench.config import stage_settings
+
+    both = {**config, "overrides": {"resnet56_cifar10": {"methods": ["gate_decorator", "network_slimming_matched"]}}}
+    resolved = resolve(both, EXPERIMENTS)
+    settings = stage_settings(resolved, "resnet56_cifar10", "prune", "network_slimming_matched")
+    assert settings["method_settings"] == {"sparsity_weight": 1e-5}
+
+
 def test_depgraph_runs_on_a_net_without_bn(config):
     """DepGraph scores the plain model (gdbench.pruning.methods.depgraph), so the FCN's gated
     convolutions are plain convolutions to torch-pruning: no config forbids the pair."""

@@ -9,7 +9,7 @@ import torch
 from gdbench.checkpoint import load_checkpoint
 from gdbench.config import load_yaml
 from gdbench.data.synthetic import synth_cifar, synth_voc
-from gdbench.stages import Run, evaluate, scratch_epochs, train_baseline
+from gdbench.stages import Run, evaluate, matched_epochs, scratch_epochs, train_baseline
 
 
 def _config(root, results, dataset="cifar10", model=None, **data):
@@ -222,3 +222,28 @@ def test_heldout_protocol_selects_the_best_epoch_and_scores_the_last_beside_it(d
     assert all(torch.equal(load_checkpoint(out / "last.pt")["state_dict"][k], last[k]) for k in last)
     tested = json.loads((tmp_path / "evaluate" / "evaluate.json").read_text())
     assert 0 <= tested["test_top1_last"] <= 1 and 0 <= tested["test_top1"] <= 1
+
+
+def test_a_compute_matched_fine_tune_trains_as_long_after_the_baseline_as_gate_decorator():
+    """l1_norm spent 0 epochs pruning, Gate Decorator 380.5 to the same save point: the matched
+    fine-tune trains 40 + 381 epochs; a method that spent more than Gate Decorator is not shortened."""
+    assert matched_epochs(40, 0.0, 380.5) == 421
+    assert matched_epochs(40, 10.0, 380.0) == 410  # Network Slimming's sparsity phase counts
+    assert matched_epochs(40, 400.0, 380.0) == 40
+
+
+def test_finetune_with_a_budget_trains_the_matched_epochs(data_root, tmp_path):
+    from gdbench.checkpoint import save_checkpoint
+    from gdbench.models import build_model
+    from gdbench.stages import finetune
+
+    config = _config(data_root, tmp_path)
+    config["experiments"]["exp"]["finetune"] = {"epochs": 1}
+    run = Run(config, "exp", "finetune")
+    state = build_model("resnet20", base_width=4).state_dict()
+    save_checkpoint({"state_dict": state, "flops_ratio": 1.0, "training_epochs": 0.0}, tmp_path / "ours.pt")
+    save_checkpoint({"state_dict": state, "flops_ratio": 1.0, "training_epochs": 1.5}, tmp_path / "theirs.pt")
+    result = finetune(
+        run, "l1_norm_matched", 0.5, 0, tmp_path / "ours.pt", tmp_path / "train", "cpu", None, tmp_path / "theirs.pt"
+    )
+    assert result["epochs"] == len(result["history"]) == 1 + 2  # its own epoch plus ceil(1.5)

@@ -73,3 +73,19 @@ def test_lint_is_clean(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "Congratulations, your workflow is in a good condition" in output
+
+
+def test_a_compute_matched_fine_tune_takes_gate_decorator_s_save_point(tmp_path):
+    config = tmp_path / "matched.yaml"
+    config.write_text(
+        "experiments: [vgg16m_cifar100]\n"
+        "overrides:\n  vgg16m_cifar100: {methods: [gate_decorator, l1_norm_matched], seeds: [0], scratch: []}\n"
+    )
+    result = snakemake(tmp_path, "-n", "-p", "--cores", "1",
+                       "--configfile", str(REPO / "configs" / "config.yaml"), str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    commands = [line for line in result.stdout.splitlines() if "gdbench stage finetune" in line]
+    matched = [c for c in commands if "--method l1_norm_matched" in c]
+    assert len(commands) == 2 and len(matched) == 1
+    assert "--budget-of results/full/vgg16m_cifar100/gate_decorator/0.25/seed0/save_point/model.pt" in matched[0]
+    assert all("--budget-of" not in c for c in commands if c not in matched)

@@ -1,6 +1,8 @@
 # Helpers shared by the rules: what the config asks for, as lists of output paths, and what each
 # job reads of it. A rule's `settings` param is the hash of exactly the config parts its stage
 # reads (gdbench.config.STAGE_READS), so a job reruns when, and only when, one of them changes.
+import shlex
+
 from gdbench.config import fingerprint, stage_gpus, stage_settings, target_label
 
 EXPERIMENTS = RUN["experiments"]
@@ -32,6 +34,13 @@ def job_settings(stage):
 
 def job_gpus(stage):
     return lambda wildcards: stage_gpus(spec(wildcards), stage)
+
+
+def budget_source(wildcards):
+    """Gate Decorator's save point of the same target and seed, for a compute-matched method."""
+    if not wildcards.method.endswith("_matched"):
+        return []
+    return f"{R}/{wildcards.experiment}/gate_decorator/{wildcards.target}/seed{wildcards.seed}/save_point/model.pt"
 
 
 def dataset_flag(wildcards):

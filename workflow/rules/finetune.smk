@@ -1,11 +1,14 @@
 rule finetune:
     """A pruned checkpoint trained on: triangular lr, no sparsity term (authors' code); then its
-    one evaluation on the test set against the same seed's baseline, in the same job."""
+    one evaluation on the test set against the same seed's baseline, in the same job. A
+    compute-matched method (`<method>_matched`) also takes Gate Decorator's save point of the same
+    target and seed, whose recorded training epochs its fine-tuning matches."""
     input:
         config=CONFIG_INPUT,
         pruned=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/save_point/model.pt",
         baseline=f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
         data=dataset_flag,
+        budget=budget_source,
     output:
         model=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/finetune/train/model.pt",
         evaluation=f"{R}/{{experiment}}/{{method}}/{{target}}/seed{{seed}}/finetune/evaluate/evaluate.json",
@@ -13,6 +16,7 @@ rule finetune:
         settings=job_settings("finetune"),
         out=lambda w, output: str(Path(output.model).parent),
         gpus=job_gpus("finetune"),
+        budget=lambda w, input: f"--budget-of {shlex.quote(input.budget)}" if input.budget else "",
     log:
         f"{R}/logs/finetune/{{experiment}}/{{method}}/{{target}}/seed{{seed}}.log",
     benchmark:
@@ -27,4 +31,4 @@ rule finetune:
         "--experiment {wildcards.experiment:q} "
         "--method {wildcards.method:q} --target {wildcards.target} --seed {wildcards.seed} "
         "--pruned {input.pruned:q} --baseline {input.baseline:q} --out {params.out:q} "
-        "--gpus {params.gpus} > {log:q} 2>&1"
+        "--gpus {params.gpus} {params.budget} > {log:q} 2>&1"

@@ -16,6 +16,10 @@ Each criterion also runs inside Gate Decorator's schedule, only the Ticks' score
 (`<name>_ticktock`: same Tocks with λ·Σ|φ|, Ticks, step size, floors, save points), so that a
 row says "L1 one-shot" or "L1 under Tick-Tock" and the criterion is compared apart from the
 schedule: l1_norm, network_slimming (|φ|), taylor_weights, taylor_bn, fpgm, random, depgraph.
+Each one-shot method also runs compute-matched (`<name>_matched`): the same pruning, then fine-tuned
+for as many more epochs as Gate Decorator trained in its Tocks and Ticks to reach the same save
+point on the same seed, so "same compute after the baseline" is a row, not an argument:
+l1_norm, network_slimming, fpgm, random, uniform_shrink, depgraph.
 Ablations of Gate Decorator:
     gd_one_shot        one Tock, one scoring Tick, then straight to the target
     gd_no_sparsity     Tocks without the λ·Σ|φ| term
@@ -78,6 +82,7 @@ class Method:
     build: Callable[..., GlobalPruner]
     settings: type = NoSettings
     ablation_of: str | None = None
+    budget_of: str | None = None  # fine-tuned for this method's training epochs (compute-matched)
 
 
 def _ticktock(criterion: Callable[[int], TickCriterion] | None = None, **overrides):
@@ -225,6 +230,19 @@ METHODS.update(
             f"{name}_ticktock", f"{METHODS[name].reference}; its criterion under Tick-Tock", _ticktock(criterion)
         )
         for name, criterion in TICK_CRITERIA.items()
+    }
+)
+MATCHED = ("l1_norm", "network_slimming", "fpgm", "random", "uniform_shrink", "depgraph")
+METHODS.update(
+    {
+        f"{name}_matched": Method(
+            f"{name}_matched",
+            f"{METHODS[name].reference}; fine-tuned for Gate Decorator's training epochs (compute-matched)",
+            METHODS[name].build,
+            settings=METHODS[name].settings,
+            budget_of="gate_decorator",
+        )
+        for name in MATCHED
     }
 )
 
