@@ -133,7 +133,8 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         tables.write_table(table, heading, out / "tables" / name)
         lines += [tables.to_markdown(table, heading), ""]
         metric = f"test_{dataset(experiment['data']['dataset']).metric}"
-        headline += tables.headline_rows(table, title, metric)
+        convention = experiment.get("prune", {}).get("flops_convention", "macs")
+        headline += tables.headline_rows(table, title, metric, convention)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")
         lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")
         trace = _trace(uri, runs)
@@ -143,7 +144,6 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
             lines.append(f"![{title}: channels per layer](figures/{name}_channels.png)")
         lines.append("")
-        convention = experiment.get("prune", {}).get("flops_convention", "macs")
         lines += _methods_section(name, title, models, _ablations(runs), paper_csv, metric, out, convention)
     # The README's results table (scripts/readme_results.py copies it there)
     (out / "readme_results.md").write_text(tables.headline_markdown(headline, profile))

@@ -312,20 +312,22 @@ def write_methods_table(table: pd.DataFrame, title: str, out_stem: str | Path, m
     )
 
 
-def headline_rows(table: pd.DataFrame, title: str, metric: str) -> list[str]:
+def headline_rows(table: pd.DataFrame, title: str, metric: str, convention: str = "macs") -> list[str]:
     """README rows (cells) of one experiment: Gate Decorator fine-tuned at each target, ours beside
-    the paper's number where the experiment config has one."""
+    the paper's number where the experiment config has one; kept FLOPs by the experiment's stop
+    counter (`convention`), named in the cell."""
     rows = []
     if table.empty:
         return rows
     chosen = table[(table["stage"] == "finetune") & (table["method"] == "gate_decorator")]
     for _, row in chosen.iterrows():
-        kept = 1 - row.get("flops_reduction_mean", float("nan"))
+        reduction = "flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"
+        kept = 1 - row.get(f"{reduction}_mean", float("nan"))
         change = f"{metric}_change" if f"{metric}_change_mean" in row else None
         rows.append(
             [
                 title,
-                f"{100 * kept:.1f} %",
+                f"{100 * kept:.1f} % ({'MACs' if convention == 'macs' else convention})",
                 stat_cell(row, metric),
                 stat_cell(row, change, signed=True) if change else "",
                 str(row["n"]),

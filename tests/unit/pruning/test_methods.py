@@ -58,7 +58,8 @@ def _pruned(name, tmp_path, seed=0, base_width=8, **settings):
     return pruner, pruner.run(), widths
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+# a compute-matched variant prunes exactly as its method does (it differs in fine-tuning only)
+@pytest.mark.parametrize("name", sorted(m for m in METHODS if METHODS[m].budget_of is None))
 def test_each_method_reaches_its_target_keeps_every_layer_and_saves_loadable_points(name, tmp_path):
     pruner, trace, widths = _pruned(name, tmp_path)
     assert trace[-1]["flops_ratio"] <= 0.45 < max(row["flops_ratio"] for row in trace[:-1])

@@ -201,7 +201,8 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     build_report(uri, resolved, tmp_path / "results" / "test" / "report")
     block = (tmp_path / "results" / "test" / "report" / "readme_results.md").read_text()
     assert (
-        "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % | 92.00 ± 0.71 (paper 92.00, within) | +1.00 ± 0.71 | 2 |" in block
+        "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % (MACs) | 92.00 ± 0.71 (paper 92.00, within) | +1.00 ± 0.71 | 2 |"
+        in block
     )
     script = Path(__file__).resolve().parents[3] / "scripts" / "readme_results.py"
     spec = importlib.util.spec_from_file_location("readme_results", script)
