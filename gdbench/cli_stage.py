@@ -65,7 +65,8 @@ def add_parser(commands) -> None:
         else:
             parser.add_argument(
                 "--budget-of",
-                help="a save point of the method to match: fine-tune as many more epochs as it trained to get there",
+                help="a save point of the method to match: fine-tune as many more epochs as it trained to get there "
+                "(empty: no matching)",
             )
         parser.add_argument(
             "--baseline",

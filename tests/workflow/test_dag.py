@@ -87,5 +87,5 @@ def test_a_compute_matched_fine_tune_takes_gate_decorator_s_save_point(tmp_path)
     commands = [line for line in result.stdout.splitlines() if "gdbench stage finetune" in line]
     matched = [c for c in commands if "--method l1_norm_matched" in c]
     assert len(commands) == 2 and len(matched) == 1
-    assert "--budget-of results/full/vgg16m_cifar100/gate_decorator/0.25/seed0/save_point/model.pt" in matched[0]
-    assert all("--budget-of" not in c for c in commands if c not in matched)
+    assert "--budget-of=results/full/vgg16m_cifar100/gate_decorator/0.25/seed0/save_point/model.pt" in matched[0]
+    assert all("--budget-of= " in c for c in commands if c not in matched)  # empty: no matching

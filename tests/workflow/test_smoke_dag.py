@@ -91,7 +91,8 @@ def test_report_compares_every_method_and_wraps_into_one_html_file(smoke):
     assert set(methods["method"]) == set(resolved["experiments"]["vgg16m_cub200"]["methods"])
     assert (methods["source"] == "run here (1 seed)").all()
     ablations = methods[methods["kind"] == "ablation of gate_decorator"]["method"]
-    assert set(ablations) == {"gd_one_shot", "gd_no_sparsity", "gd_group_mean", "gd_tick_subset"}
+    chosen = resolved["experiments"]["vgg16m_cub200"]["methods"]
+    assert set(ablations) == {m for m in chosen if m.startswith("gd_")} != set()
     for figure in ("vgg16m_cub200_methods", "vgg16m_cifar100_channels", "resnet56_cifar10_ticktock"):
         assert (report / "figures" / f"{figure}.png").is_file() and (report / "figures" / f"{figure}.pdf").is_file()
     assert "| Figure 5: VGG-16-M on CIFAR-100 |" in (report / "readme_results.md").read_text()

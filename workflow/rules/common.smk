@@ -1,8 +1,6 @@
 # Helpers shared by the rules: what the config asks for, as lists of output paths, and what each
 # job reads of it. A rule's `settings` param is the hash of exactly the config parts its stage
 # reads (gdbench.config.STAGE_READS), so a job reruns when, and only when, one of them changes.
-import shlex
-
 from gdbench.config import fingerprint, stage_gpus, stage_settings, target_label
 
 EXPERIMENTS = RUN["experiments"]

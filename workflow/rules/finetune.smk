@@ -16,7 +16,7 @@ rule finetune:
         settings=job_settings("finetune"),
         out=lambda w, output: str(Path(output.model).parent),
         gpus=job_gpus("finetune"),
-        budget=lambda w, input: f"--budget-of {shlex.quote(input.budget)}" if input.budget else "",
+        budget=lambda w, input: str(input.budget) if input.budget else "",
     log:
         f"{R}/logs/finetune/{{experiment}}/{{method}}/{{target}}/seed{{seed}}.log",
     benchmark:
@@ -31,4 +31,4 @@ rule finetune:
         "--experiment {wildcards.experiment:q} "
         "--method {wildcards.method:q} --target {wildcards.target} --seed {wildcards.seed} "
         "--pruned {input.pruned:q} --baseline {input.baseline:q} --out {params.out:q} "
-        "--gpus {params.gpus} {params.budget} > {log:q} 2>&1"
+        "--gpus {params.gpus} --budget-of={params.budget:q} > {log:q} 2>&1"
