@@ -63,7 +63,7 @@ def test_kill_minus_nine_then_rerun_gives_the_uninterrupted_results(smoke, tmp_p
         attempts += 1
         assert attempts <= 8, "the DAG did not complete after 8 attempts"
         run = _snakemake(workdir, config)
-        if kills < 3:  # kill one long job at a random moment of this attempt
+        if kills < 2:  # kill one long job at a random moment of this attempt
             deadline = time.monotonic() + chooser.uniform(2, 15)
             while run.poll() is None:
                 time.sleep(0.2)
