@@ -150,20 +150,12 @@ def _train_selected(
     batches = run.loaders(device, training.channels_last, distributed, batch_size)
     loss_fn, evaluate, key = run.task()
     identity = training_identity(model, training, run.identity(seed))
-    if "val" not in batches:  # protocol paper: no split selects
+    selects = "val" in batches  # protocol heldout; under paper no split selects
+    best_path = out_dir / "best.pt"
+    if not selects:
         for stale in ("best.pt", "last.pt"):  # a heldout run's, in this folder before
             (out_dir / stale).unlink(missing_ok=True)
-        return fit(
-            model,
-            batches["train"],
-            loss_fn,
-            training,
-            device,
-            checkpoint_path=out_dir / "checkpoint.pt",
-            identity=identity,
-        )
-    best_path = out_dir / "best.pt"
-    best_state = load_resumable(best_path, identity)
+    best_state = load_resumable(best_path, identity) if selects else None
     best = best_state["score"] if best_state is not None else -math.inf
 
     def validate(current: nn.Module) -> dict:
@@ -181,9 +173,11 @@ def _train_selected(
         training,
         device,
         checkpoint_path=out_dir / "checkpoint.pt",
-        evaluate=validate,
+        evaluate=validate if selects else None,
         identity=identity,
     )
+    if not selects:
+        return history
     if is_main_process():  # the last epoch too, so the report can show both side by side
         save_checkpoint({"state_dict": model.state_dict()}, out_dir / "last.pt")
     barrier()  # rank 0 wrote best.pt and last.pt

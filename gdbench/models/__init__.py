@@ -11,11 +11,13 @@ from gdbench.models.resnet_cifar import ResNetCifar, resnet_cifar
 from gdbench.models.vgg import VGG
 
 
-def _resnet50(num_classes: int = 1000) -> nn.Module:
+def _resnet50(num_classes: int = 1000, input_size: int = 224) -> nn.Module:
+    """torchvision's ResNet-50; `input_size`: the image size FLOPs and the pruning graph are taken
+    at (the data's crop size)."""
     import torchvision
 
     model = torchvision.models.resnet50(weights=None, num_classes=num_classes)
-    model.example_input_shape = (1, 3, 224, 224)
+    model.example_input_shape = (1, 3, input_size, input_size)
     return model
 
 

@@ -63,38 +63,28 @@ def random_scores(groups: list[GateGroup], generator: torch.Generator) -> list[t
     return [torch.rand(group.width, generator=generator) for group in groups]
 
 
-# DEVIATION: a group of tied channels scores the sum of its members' Taylor scores, as every method
-# here sums (paper §3.4); Molchanov et al.'s reference code averages them (`group_criteria`).
-class TaylorWeightCollector:
-    """Context manager: while open, each backward pass adds Σ_{w ∈ filter} (∂L/∂w · w)² per filter
-    of every producer layer; `scores()` averages over the passes and sums a group's producers.
+class _SquaredTaylorCollector:
+    """Context manager: while open, each backward pass adds a per-channel squared Taylor term of
+    every watched layer (`_term(layer, grad)`, from a hook on `_parameter(layer)`); `scores()`
+    averages over the passes and sums each group's `_members`."""
 
-    Molchanov et al. 2019, "Importance estimation for neural network pruning", the weight variant
-    as their reference code computes it (NVlabs/Taylor_pruning, pruning_engine.py, method 0: each
-    element's g·w squared, then summed over the filter). Summing g·w over the filter before
-    squaring (their eq. 4 read literally) gives 0 for any conv followed by BatchNorm in train mode:
-    the loss does not change when a filter is rescaled, so Σ_w ∂L/∂w · w = 0 (docs/facts.md)."""
-
-    def __init__(self, graph: GateGraph, groups: list[GateGroup]):
-        self.producers = [graph.producers(group) for group in groups]  # one graph walk per group
-        self.layers = list(dict.fromkeys(layer for layers in self.producers for layer in layers))
-        self.sums = {layer: torch.zeros(filters(layer).shape[0]) for layer in self.layers}
+    def __init__(self, members: list[list[nn.Module]]):
+        self.members = members  # per group, the layers whose terms it sums
+        self.layers = list(dict.fromkeys(layer for layers in members for layer in layers))
+        self.sums = {layer: torch.zeros(self._width(layer)) for layer in self.layers}
         self.passes = 0
         self._handles: list = []
 
     def _hook(self, layer: nn.Module):
         def accumulate(grad: torch.Tensor) -> None:
-            product = grad * layer.weight.detach()
-            if isinstance(layer, nn.ConvTranspose2d):
-                product = product.transpose(0, 1)
-            self.sums[layer] += product.flatten(1).float().pow(2).sum(1).cpu()
+            self.sums[layer] += self._term(layer, grad).float().cpu()
             if layer is self.layers[0]:
                 self.passes += 1
 
         return accumulate
 
-    def __enter__(self) -> TaylorWeightCollector:
-        self._handles = [layer.weight.register_hook(self._hook(layer)) for layer in self.layers]
+    def __enter__(self):
+        self._handles = [self._parameter(layer).register_hook(self._hook(layer)) for layer in self.layers]
         return self
 
     def __exit__(self, *exc) -> None:
@@ -104,12 +94,43 @@ class TaylorWeightCollector:
 
     def scores(self) -> list[torch.Tensor]:
         passes = max(self.passes, 1)
-        return [sum(self.sums[layer] for layer in layers) / passes for layers in self.producers]
+        return [sum(self.sums[layer] for layer in layers) / passes for layers in self.members]
 
 
-class TaylorGateCollector:
-    """Context manager: while open, each backward pass adds (∂L/∂φ · φ)² per channel of every gated
-    layer of the groups; `scores()` averages over the passes and sums a group's members.
+# DEVIATION: a group of tied channels scores the sum of its members' Taylor scores, as every method
+# here sums (paper §3.4); Molchanov et al.'s reference code averages them (`group_criteria`).
+class TaylorWeightCollector(_SquaredTaylorCollector):
+    """While open, each backward pass adds Σ_{w ∈ filter} (∂L/∂w · w)² per filter of every producer
+    layer of the groups; `scores()` averages over the passes and sums a group's producers.
+
+    Molchanov et al. 2019, "Importance estimation for neural network pruning", the weight variant
+    as their reference code computes it (NVlabs/Taylor_pruning, pruning_engine.py, method 0: each
+    element's g·w squared, then summed over the filter). Summing g·w over the filter before
+    squaring (their eq. 4 read literally) gives 0 for any conv followed by BatchNorm in train mode:
+    the loss does not change when a filter is rescaled, so Σ_w ∂L/∂w · w = 0 (docs/facts.md)."""
+
+    def __init__(self, graph: GateGraph, groups: list[GateGroup]):
+        super().__init__([graph.producers(group) for group in groups])  # one graph walk per group
+
+    @staticmethod
+    def _width(layer: nn.Module) -> int:
+        return filters(layer).shape[0]
+
+    @staticmethod
+    def _parameter(layer: nn.Module) -> torch.Tensor:
+        return layer.weight
+
+    @staticmethod
+    def _term(layer: nn.Module, grad: torch.Tensor) -> torch.Tensor:
+        product = grad * layer.weight.detach()
+        if isinstance(layer, nn.ConvTranspose2d):
+            product = product.transpose(0, 1)
+        return product.flatten(1).pow(2).sum(1)
+
+
+class TaylorGateCollector(_SquaredTaylorCollector):
+    """While open, each backward pass adds (∂L/∂φ · φ)² per channel of every gated layer of the
+    groups; `scores()` averages over the passes and sums a group's members.
 
     Molchanov et al. 2019's criterion for BN networks, a gate after each BN (NVlabs/Taylor_pruning,
     pruning_engine.py, method 22, recommended in its README): the gate g = 1 scales BN's output
@@ -119,29 +140,16 @@ class TaylorGateCollector:
     (paper §3.2), averaged rather than summed over the batches."""
 
     def __init__(self, graph: GateGraph, groups: list[GateGroup]):
-        self.groups = groups
-        self.layers = list(dict.fromkeys(layer for group in groups for layer in group.layers))
-        self.sums = {layer: torch.zeros(layer.gate.numel()) for layer in self.layers}
-        self.passes = 0
-        self._handles: list = []
+        super().__init__([group.layers for group in groups])
 
-    def _hook(self, layer: nn.Module):
-        def accumulate(grad: torch.Tensor) -> None:
-            self.sums[layer] += (grad * layer.gate.detach()).float().pow(2).cpu()
-            if layer is self.layers[0]:
-                self.passes += 1
+    @staticmethod
+    def _width(layer: nn.Module) -> int:
+        return layer.gate.numel()
 
-        return accumulate
+    @staticmethod
+    def _parameter(layer: nn.Module) -> torch.Tensor:
+        return layer.gate
 
-    def __enter__(self) -> TaylorGateCollector:
-        self._handles = [layer.gate.register_hook(self._hook(layer)) for layer in self.layers]
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-
-    def scores(self) -> list[torch.Tensor]:
-        passes = max(self.passes, 1)
-        return [sum(self.sums[layer] for layer in group.layers) / passes for group in self.groups]
+    @staticmethod
+    def _term(layer: nn.Module, grad: torch.Tensor) -> torch.Tensor:
+        return (grad * layer.gate.detach()).pow(2)
