@@ -82,13 +82,13 @@ def test_editing_train_reruns_everything_downstream_of_training(smoke, tmp_path)
 
 
 def test_adding_a_method_reruns_nothing_existing(smoke, tmp_path):
-    workdir, _, _ = smoke
+    workdir, _, resolved = smoke
     jobs = _planned(workdir, _smoke_override(EXPERIMENT, "methods: [gate_decorator, l1_norm]"), tmp_path)
     for job in jobs:
         if job["rule"] in ("report", "all"):
             continue
         assert "/l1_norm/" in job["output"] and job["reason"].startswith("Missing output files"), job
-    assert _rules(jobs)["prune"] == 2  # one per seed, l1_norm only
+    assert _rules(jobs)["prune"] == len(resolved["experiments"][EXPERIMENT]["seeds"])  # one per seed, l1_norm only
 
 
 def test_a_rerun_with_new_settings_trains_and_logs_new_weights(tmp_path):
