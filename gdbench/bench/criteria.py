@@ -68,7 +68,7 @@ def oracle_loss_change(model: nn.Module, graph: GateGraph, groups, batches) -> l
     return changes
 
 
-def criterion_scores(model: nn.Module, graph: GateGraph, groups, batches, seed: int = 0) -> dict[str, list]:
+def criterion_scores(model: nn.Module, graph: GateGraph, groups, batches) -> dict[str, list]:
     """Every criterion's per-channel group scores on the same model, the gradient-based ones from
     one backward pass per batch (train mode, no weight update)."""
     model.train()
@@ -133,7 +133,7 @@ def criteria_correlation(
         "channels": sum(g.width for g in groups),
         "oracle_images": min(oracle_images, len(train_y)),
     }
-    for name, scores in criterion_scores(decorated, graph, groups, batches, seed).items():
+    for name, scores in criterion_scores(decorated, graph, groups, batches).items():
         result[f"spearman_{name}"] = spearman(scores, oracle)
     draws = [
         spearman(criteria.random_scores(groups, torch.Generator().manual_seed(seed + draw)), oracle)

@@ -127,19 +127,20 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
             continue
         title = TITLES.get(name, name)
         heading = f"{title} ({tables.PROTOCOL_NOTES[experiment['data'].get('protocol', 'paper')]})"
-        table = tables.comparison(
-            models, experiment["expected"], experiment.get("prune", {}).get("flops_convention", "macs")
-        )
+        convention = experiment.get("prune", {}).get("flops_convention", "macs")
+        table = tables.comparison(models, experiment["expected"], convention)
         tables.write_table(table, heading, out / "tables" / name)
         lines += [tables.to_markdown(table, heading), ""]
         metric = f"test_{dataset(experiment['data']['dataset']).metric}"
-        convention = experiment.get("prune", {}).get("flops_convention", "macs")
         headline += tables.headline_rows(table, title, metric, convention)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")
         lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")
         trace = _trace(uri, runs)
         if trace is not None:
-            figures.tick_tock_trace(trace, f"{title}: Tick-Tock", out / "figures" / f"{name}_ticktock")
+            # what stages.prune measured the trace's accuracy on (never used to select)
+            paper = experiment["data"].get("protocol", "paper") == "paper"
+            accuracy_on = "training subset" if paper else "validation split"
+            figures.tick_tock_trace(trace, f"{title}: Tick-Tock", out / "figures" / f"{name}_ticktock", accuracy_on)
             lines.append(f"![{title}: Tick-Tock trace](figures/{name}_ticktock.png)")
         if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
             lines.append(f"![{title}: channels per layer](figures/{name}_channels.png)")

@@ -65,8 +65,11 @@ def accuracy_vs_flops(models: pd.DataFrame, metric: str, title: str, out_stem: s
     return series
 
 
-def tick_tock_trace(trace: pd.DataFrame, title: str, out_stem: str | Path) -> int:
-    """FLOPs ratio (and validation accuracy when recorded) over the Ticks; Tocks as lines."""
+def tick_tock_trace(
+    trace: pd.DataFrame, title: str, out_stem: str | Path, accuracy_on: str = "validation split"
+) -> int:
+    """FLOPs ratio (and the accuracy when recorded, measured on `accuracy_on`) over the Ticks;
+    Tocks as lines."""
     figure, axes = plt.subplots(figsize=(6, 4))
     ticks = trace.reset_index(drop=True)
     axes.plot(ticks.index, 100 * ticks["flops_ratio"], color="tab:blue", label="kept FLOPs")
@@ -77,8 +80,8 @@ def tick_tock_trace(trace: pd.DataFrame, title: str, out_stem: str | Path) -> in
         axes.axvline(index, color="grey", alpha=0.4, linestyle="--")
     if "accuracy" in ticks and ticks["accuracy"].notna().any():
         twin = axes.twinx()
-        twin.plot(ticks.index, 100 * ticks["accuracy"], color="tab:orange", label="validation accuracy")
-        twin.set_ylabel("validation accuracy / mIoU (%)", color="tab:orange")
+        twin.plot(ticks.index, 100 * ticks["accuracy"], color="tab:orange", label=f"accuracy on the {accuracy_on}")
+        twin.set_ylabel(f"accuracy / mIoU, {accuracy_on} (%)", color="tab:orange")
         series += 1
     axes.set_title(f"{title} (dashed: Tocks)")
     _save(figure, out_stem)
@@ -160,7 +163,7 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_xlabel("kept FLOPs (% of the baseline)")
     axes.set_ylabel(f"Δ {metric.replace('test_', 'test ')} vs baseline (% points)")
-    axes.set_title(f"{title}: methods (diamonds: ablations; triangles: compute-matched)")
+    axes.set_title(f"{title}: methods\n(diamonds: ablations; triangles: compute-matched)", fontsize=10)
     axes.legend(fontsize=6, ncol=2)
     axes.grid(alpha=0.3)
     figure.text(0.01, 0.005, FLOPS_NOTE, fontsize=5)
