@@ -89,6 +89,17 @@ def _run_criteria(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_startup(args: argparse.Namespace) -> int:
+    from gdbench.bench.startup import job_fixed_cost
+
+    _emit(
+        f"fixed cost of a DAG job, seconds per process (median of {args.rounds} alternating rounds)",
+        job_fixed_cost(args.rounds),
+        args.json,
+    )
+    return 0
+
+
 def _run_gpu_check(args: argparse.Namespace) -> int:
     from gdbench.bench import gpu_check
 
@@ -163,3 +174,10 @@ def add_parser(commands, models: list[str]) -> None:
     ranks.add_argument("--epochs", type=int, default=30, help="training epochs before scoring")
     ranks.add_argument("--oracle-images", type=int, default=512, help="training images the loss change is measured on")
     ranks.add_argument("--seed", type=int, default=0)
+    startup = benchmark(
+        "startup",
+        "the fixed cost of a DAG job (imports, MLflow logging) against a bare `import torch`",
+        _run_startup,
+        model=False,
+    )
+    startup.add_argument("--rounds", type=int, default=3)

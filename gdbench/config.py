@@ -98,6 +98,9 @@ def _consistency_problems(experiment: dict) -> list[str]:
             f"methods {matched}: a compute-matched method is fine-tuned for gate_decorator's training "
             f"epochs on the same seed and target, so methods must include gate_decorator"
         )
+    stray = [m for m in experiment.get("scratch_methods", []) if m not in methods]
+    if stray:
+        problems.append(f"scratch_methods {stray}: not in methods {methods} (only a pruned method's save points exist)")
     for index, row in enumerate(experiment["expected"]):
         if "target" in row and row["target"] not in saves:
             problems.append(f"expected.{index}.target {row['target']} is not one of prune.save_flops_ratios {saves}")

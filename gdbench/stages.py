@@ -26,7 +26,7 @@ from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import SEGMENTATION_MODELS, build_model
-from gdbench.track import git_revision, log_stage, run_uri
+from gdbench.track import flush_queue, git_revision, log_stage, queue_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
 
@@ -55,6 +55,7 @@ class Run:
 
     def __init__(self, config: dict, experiment: str, stage: str, method: str | None = None):
         self._view(stage_settings(config, experiment, stage, method), run_uri(config))
+        self.queue_dir = queue_dir(config)
 
     def _view(self, settings, tracking_uri: str) -> None:
         self.settings, self.tracking_uri = settings, tracking_uri
@@ -66,6 +67,7 @@ class Run:
         """This job's view narrowed to `stage`'s parts (see StageSettings.narrow)."""
         view = object.__new__(Run)
         view._view(self.settings.narrow(stage), self.tracking_uri)
+        view.queue_dir = self.queue_dir
         return view
 
     def identity(self, seed: int) -> dict:
@@ -113,17 +115,24 @@ class Run:
             **environment_record(device),
             **({"seed": params["seed"]} if "seed" in params else {}),
         }
-        log_stage(
-            self.tracking_uri,
-            self.name,
-            self.profile,
-            stage_key,
-            params={**self.settings.record(), **params},
-            metrics=metrics,
-            history=history,
-            tags=tags,
-            artifacts=list(artifacts),
-        )
+        run = {
+            "params": {**self.settings.record(), **params},
+            "metrics": metrics,
+            "history": history,
+            "tags": tags,
+            "artifacts": list(artifacts),
+        }
+        if self.queue_dir is not None:  # mlflow.log_at: report (gdbench.track)
+            queue_stage(self.queue_dir, self.name, self.profile, stage_key, **run)
+        else:
+            log_stage(self.tracking_uri, self.name, self.profile, stage_key, **run)
+
+
+def queue_dir(config: dict) -> Path | None:
+    """Where jobs queue their MLflow runs for the report job, or None when each job logs its own."""
+    if config.get("mlflow", {}).get("log_at", "job") != "report":
+        return None
+    return Path(config["results_dir"]) / config["profile"] / "mlflow_queue"
 
 
 def _device(requested: str) -> torch.device:
@@ -508,6 +517,9 @@ def report(config: dict, out_dir: Path) -> None:
     """Tables and figures of the whole run, read back from MLflow (never from ad-hoc files)."""
     from gdbench.report.build import build_report
 
+    queue = queue_dir(config)
+    if queue is not None:
+        print(f"report: logged {flush_queue(run_uri(config), queue)} queued runs to MLflow")
     build_report(run_uri(config), config, out_dir)
 
 

@@ -2,6 +2,7 @@
 line, loaders, prepare, synth, evaluation and the report.
 
     name            task            classes  on disk under the data root
+    digits          classification  10       digits/ (scikit-learn's 1,797 real 8×8 digits, no download)
     cifar10         classification  10       cifar-10-batches-py/
     cifar100        classification  100      cifar-100-python/
     cub200          classification  200      CUB_200_2011/
@@ -19,9 +20,15 @@ from pathlib import Path
 
 import torch
 
-from gdbench.data import cub, imagenet, voc
+from gdbench.data import cub, digits, imagenet, voc
 from gdbench.data.cifar import prepare_cifar
-from gdbench.data.loaders import LoaderConfig, cifar_loaders, image_folder_loaders, segmentation_loaders
+from gdbench.data.loaders import (
+    LoaderConfig,
+    cifar_loaders,
+    digits_loaders,
+    image_folder_loaders,
+    segmentation_loaders,
+)
 from gdbench.data.synthetic import synth_cifar, synth_cub, synth_imagenet, synth_voc
 
 CLASSIFICATION, SEGMENTATION = "classification", "segmentation"
@@ -30,6 +37,11 @@ CLASSIFICATION, SEGMENTATION = "classification", "segmentation"
 def _synth_classification(writer, root, per_class, seed, test_key="test_per_class", **fixed):
     size = {} if per_class is None else {"train_per_class": per_class, test_key: max(2, per_class // 2)}
     writer(root, seed=seed, **fixed, **size)
+
+
+def _real_digits(root, per_class, seed):
+    # the real digits ship with scikit-learn: even a run on generated data uses them as they are
+    digits.prepare_digits(root)
 
 
 def _synth_voc(root, per_class, seed):
@@ -63,6 +75,15 @@ class DatasetSpec:
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
+        DatasetSpec(
+            "digits",
+            CLASSIFICATION,
+            10,
+            "digits/",
+            (digits.prepare_digits,),
+            _real_digits,
+            digits_loaders,
+        ),
         DatasetSpec(
             "cifar10",
             CLASSIFICATION,

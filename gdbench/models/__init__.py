@@ -30,12 +30,28 @@ def _smp_unet(num_classes: int = 21, encoder: str = "resnet18") -> nn.Module:
     return model
 
 
+def _vgg6(num_classes: int = 10, width_divisor: int = 1) -> nn.Module:
+    """A VGG-style CNN for 8×8 grey digits: 3×3 conv + BN + ReLU, three stages of two convs (16, 32,
+    64 filters), a max pool after each (8 → 4 → 2 → 1), global pool, one linear classifier (the
+    VGG-16-M layout)."""
+    return VGG(num_classes, ((16, 16), (32, 32), (64, 64)), width_divisor, input_size=8, in_channels=1)
+
+
+def _resnet14(num_classes: int = 10, base_width: int = 8) -> nn.Module:
+    """A CIFAR-style ResNet-14 for 8×8 grey digits: two blocks per stage, stages of 8, 16, 32 channels
+    at 8, 4, 2 pixels, option-B 1×1 projection shortcuts as the authors' ResNet-56, so residual
+    channel groups are pruned together."""
+    return resnet_cifar(14, num_classes, "B", base_width, in_channels=1, input_size=8)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet20": lambda **kw: resnet_cifar(depth=20, **kw),
     "resnet32": lambda **kw: resnet_cifar(depth=32, **kw),
     "resnet56": lambda **kw: resnet_cifar(depth=56, **kw),
     "resnet110": lambda **kw: resnet_cifar(depth=110, **kw),
     "vgg16m": VGG,
+    "vgg6": _vgg6,
+    "resnet14": _resnet14,
     "resnet50": _resnet50,
     "fcn8s_vgg16": lambda **kw: FCN(variant="8s", **kw),
     "fcn32s_vgg16": lambda **kw: FCN(variant="32s", **kw),

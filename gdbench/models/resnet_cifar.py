@@ -58,17 +58,24 @@ class BasicBlock(nn.Module):
 
 
 class ResNetCifar(nn.Module):
-    example_input_shape = (1, 3, 32, 32)
-
-    def __init__(self, depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16):
+    def __init__(
+        self,
+        depth: int = 56,
+        num_classes: int = 10,
+        shortcut: str = "B",
+        base_width: int = 16,
+        in_channels: int = 3,
+        input_size: int = 32,
+    ):
         super().__init__()
+        self.example_input_shape = (1, in_channels, input_size, input_size)
         if (depth - 2) % 6 != 0:
             raise ValueError(f"CIFAR ResNet depth must be 6n+2 (20, 32, 44, 56, 110), got {depth}")
         if shortcut not in ("A", "B"):
             raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
         blocks_per_stage = (depth - 2) // 6
         widths = (base_width, 2 * base_width, 4 * base_width)
-        self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         stages, in_channels = [], widths[0]
@@ -86,11 +93,11 @@ class ResNetCifar(nn.Module):
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 32, 32) -> (N, classes)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, classes)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.layer3(self.layer2(self.layer1(out)))
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 
-def resnet_cifar(depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16) -> ResNetCifar:
-    return ResNetCifar(depth, num_classes, shortcut, base_width)
+def resnet_cifar(depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16, **kwargs) -> ResNetCifar:
+    return ResNetCifar(depth, num_classes, shortcut, base_width, **kwargs)

@@ -26,10 +26,11 @@ class VGG(nn.Module):
         width_divisor: int = 1,
         batch_norm: bool = True,
         input_size: int = 32,
+        in_channels: int = 3,
     ):
         super().__init__()
         layers: list[nn.Module] = []
-        in_channels = 3
+        image_channels = in_channels
         for stage in stages:
             for width in stage:
                 width = max(1, width // width_divisor)
@@ -40,9 +41,9 @@ class VGG(nn.Module):
                 in_channels = width
             layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
-        self.example_input_shape = (1, 3, input_size, input_size)
+        self.example_input_shape = (1, image_channels, input_size, input_size)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(in_channels, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, classes)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, classes)
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))

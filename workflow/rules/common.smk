@@ -56,7 +56,8 @@ def evaluations():
         for seed in experiment["seeds"]:
             paths.append(f"{R}/{name}/baseline/seed{seed}/evaluate/evaluate.json")
             for method in experiment["methods"]:
+                scratch = experiment["scratch"] if method in experiment.get("scratch_methods", experiment["methods"]) else []
                 for target in spec_targets(experiment):
-                    for stage in ["finetune", *experiment["scratch"]]:
+                    for stage in ["finetune", *scratch]:
                         paths.append(f"{R}/{name}/{method}/{target}/seed{seed}/{stage}/evaluate/evaluate.json")
     return paths
