@@ -122,8 +122,9 @@ def channels_and_accuracy(
 
 def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str | Path) -> int:
     """Change in accuracy against kept FLOPs, one series per method (fine-tuned models run here,
-    std as error bars; quoted numbers as open squares; ablations as diamonds): comparable across
-    papers' baselines. Gate Decorator is drawn last, on top."""
+    the 95 % t-interval of the mean over the seeds as error bars, none for one seed; quoted
+    numbers as open squares; ablations as diamonds): comparable across papers' baselines. Gate
+    Decorator is drawn last, on top."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
     series = 0
     change = f"{metric}_change"
@@ -136,10 +137,13 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
         if not here.empty and f"{change}_mean" in here and here[f"{change}_mean"].notna().any():
             ablation = here["kind"].iloc[0].startswith("ablation")
             matched = "compute-matched" in here["kind"].iloc[0]
+            mean = here[f"{change}_mean"]
+            low = here.get(f"{change}_ci_low", mean).fillna(mean)
+            high = here.get(f"{change}_ci_high", mean).fillna(mean)
             axes.errorbar(
                 100 * here["kept_flops_mean"],
-                100 * here[f"{change}_mean"],
-                yerr=100 * here[f"{change}_std"].fillna(0),
+                100 * mean,
+                yerr=[100 * (mean - low), 100 * (high - mean)],
                 marker="D" if ablation else "^" if matched else "o",
                 markersize=9 if method == "gate_decorator" else 6,
                 linestyle="--" if ablation else "-",
@@ -163,7 +167,10 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_xlabel("kept FLOPs (% of the baseline)")
     axes.set_ylabel(f"Δ {metric.replace('test_', 'test ')} vs baseline (% points)")
-    axes.set_title(f"{title}: methods\n(diamonds: ablations; triangles: compute-matched)", fontsize=10)
+    axes.set_title(
+        f"{title}: methods, 95 % intervals over the seeds\n(diamonds: ablations; triangles: compute-matched)",
+        fontsize=10,
+    )
     axes.legend(fontsize=6, ncol=2)
     axes.grid(alpha=0.3)
     figure.text(0.01, 0.005, FLOPS_NOTE, fontsize=5)

@@ -1,8 +1,9 @@
 """The one table renderer of the report: every cell and every table (report tables, methods
 tables, summary, the README block) goes through here, so a formatting rule is written once.
 
-A cell is a percentage: the mean over n seeds, `± std` only when n > 1 (one seed has no
-spread), signed where it is a change, and the paper's value with its verdict where one exists.
+A cell is a percentage: the mean over n seeds, `± std` and the 95 % interval `[low, high]` only
+when n > 1 (one seed has no spread), signed where it is a change, and the paper's value with its
+verdict where one exists.
 """
 
 from __future__ import annotations
@@ -13,14 +14,26 @@ import pandas as pd
 
 
 def cell(
-    mean, std=None, n: int = 1, *, signed: bool = False, paper=None, verdict: str | None = None, digits: int = 2
+    mean,
+    std=None,
+    n: int = 1,
+    *,
+    signed: bool = False,
+    paper=None,
+    verdict: str | None = None,
+    digits: int = 2,
+    interval: tuple | None = None,
 ) -> str:
     """`mean` (a fraction) as a percentage; '' when there is none."""
     if mean is None or pd.isna(mean):
         return ""
-    text = f"{100 * mean:+.{digits}f}" if signed else f"{100 * mean:.{digits}f}"
+    sign = "+" if signed else ""
+    text = f"{100 * mean:{sign}.{digits}f}"
     if n > 1 and std is not None and not pd.isna(std):
         text += f" ± {100 * std:.{digits}f}"
+    if n > 1 and interval is not None and not any(v is None or pd.isna(v) for v in interval):
+        low, high = interval
+        text += f" [{100 * low:{sign}.{digits}f}, {100 * high:{sign}.{digits}f}]"
     if paper is not None and not pd.isna(paper):
         text += f" (paper {100 * paper:.{digits}f}{', ' + verdict if verdict else ''})"
     return text
@@ -32,11 +45,21 @@ def stat_cell(row, key: str, *, signed: bool = False, with_paper: bool = True) -
     return cell(
         row.get(f"{key}_mean"),
         row.get(f"{key}_std"),
-        int(row.get("n", 1) or 0),
+        _count(row, key),
+        interval=(row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")),
         signed=signed,
         paper=row.get(f"{key}_paper") if with_paper else None,
         verdict=row.get(f"{key}_verdict") if with_paper else None,
     )
+
+
+def _count(row, key: str) -> int:
+    """Seeds behind a cell: `<key>_n` (a paired difference counts the seeds both sides have), else `n`."""
+    for name in (f"{key}_n", "n"):
+        value = row.get(name)
+        if value is not None and not pd.isna(value):
+            return int(value)
+    return 1
 
 
 def _tex(text: str) -> str:

@@ -1,7 +1,8 @@
 """The paper's tables, ours beside the paper's, from MLflow runs.
 
 Each pruned model's numbers are taken per seed (its change in accuracy against the baseline of
-the same seed), then reported as mean ± std over n seeds. The paper's numbers and tolerances
+the same seed), then reported as mean ± std over n seeds with a 95 % t-interval, and the paired
+differences with a verdict (gdbench.report.stats). The paper's numbers and tolerances
 come from the experiment config's `expected:` list (every value a cell of
 results/paper/paper_numbers.csv); each such cell gets a verdict: within or outside tolerance.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gdbench.report import render
+from gdbench.report import render, stats
 from gdbench.report.render import stat_cell
 from gdbench.report.summary import FLOPS_NOTE
 
@@ -120,9 +121,9 @@ def comparison(models: pd.DataFrame, expected: list[dict], convention: str = "ma
         for metric in COLUMNS:
             if metric not in group or group[metric].isna().all():
                 continue
-            values = group[metric].dropna()
-            row[f"{metric}_mean"] = values.mean()
-            row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else 0.0
+            row.update(stats.summary(group[metric], metric))
+            if metric in SIGNED:  # a per-seed difference against the same seed's baseline
+                row[f"{metric}_vs"] = stats.verdict(row[f"{metric}_ci_low"], row[f"{metric}_ci_high"], row["n"])
             paper = _expected_value(expected, stage, method, target, metric, convention)
             if paper is not None:
                 row[f"{metric}_paper"] = paper["value"]
@@ -135,8 +136,9 @@ def comparison(models: pd.DataFrame, expected: list[dict], convention: str = "ma
 
 SIGNED = {"test_top1_change", "test_top5_change"}
 NOTE = (
-    "Ours: mean ± std over n seeds (the mean alone when n = 1), in %; paper values and verdicts against "
-    "the experiment's tolerance."
+    "Ours: mean ± std over n seeds (the mean alone when n = 1), in %, with the 95 % t-interval of the mean "
+    "in brackets; Δ is paired by seed against the same seed's baseline, and says whether its interval is "
+    "clear of zero; paper values and verdicts against the experiment's tolerance."
 )
 
 
@@ -153,11 +155,17 @@ def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             row["method"],
             row["target"],
             str(row["n"]),
-            *(stat_cell(row, m, signed=m in SIGNED) for m in metrics),
+            *(_with_verdict(row, m) for m in metrics),
         ]
         for _, row in table.iterrows()
     ]
     return header, rows
+
+
+def _with_verdict(row, metric: str) -> str:
+    text = stat_cell(row, metric, signed=metric in SIGNED)
+    verdict = row.get(f"{metric}_vs")
+    return f"{text}, {verdict}" if text and isinstance(verdict, str) and verdict else text
 
 
 def to_markdown(table: pd.DataFrame, title: str) -> str:
@@ -201,6 +209,7 @@ def _kind(method: str, ablations: dict[str, str]) -> str:
 
 
 FLOPS_BAND = 0.005  # "matched FLOPs": every save point within ±0.5 percentage points of its target
+REFERENCE_METHOD = "gate_decorator"  # the methods table's paired differences are against it
 
 
 def methods_comparison(
@@ -222,6 +231,7 @@ def methods_comparison(
     reduction = "flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"
     if reduction not in tuned:
         reduction = "flops_reduction"
+    reference = tuned[tuned["method"] == REFERENCE_METHOD] if not tuned.empty else tuned
     for (method, target), group in tuned.groupby(["method", "target"]) if not tuned.empty else []:
         n = group["seed"].nunique()
         kept = 1 - group[reduction]
@@ -233,14 +243,15 @@ def methods_comparison(
             "source": f"run here ({n} seed{'s' if n > 1 else ''})",
             "kept_flops_mean": kept.mean(),
             "in_band": bool((kept - float(target)).abs().le(FLOPS_BAND + 1e-12).all()),
-            f"{metric}_mean": group[metric].mean(),
-            f"{metric}_std": group[metric].std(ddof=1) if n > 1 else 0.0,
+            **stats.summary(group[metric], metric),
         }
         if "epochs_after_baseline" in group and group["epochs_after_baseline"].notna().any():
             row["epochs_mean"] = group["epochs_after_baseline"].mean()
         if change:
-            row[f"{metric}_change_mean"] = group[change].mean()
-            row[f"{metric}_change_std"] = group[change].std(ddof=1) if n > 1 else 0.0
+            row.update(stats.summary(group[change], f"{metric}_change"))
+        if method != REFERENCE_METHOD:
+            same_target = reference[reference["target"] == target].set_index("seed")[metric]
+            row.update(stats.paired(group.set_index("seed")[metric], same_target, "vs_reference"))
         rows.append(row)
     for _, quote in quoted.iterrows():
         rows.append(
@@ -262,18 +273,28 @@ METHODS_NOTE = (
     "Fine-tuned models; % and % points, mean ± std over the seeds run here; Δ against the same seed's baseline. "
     'Kept FLOPs: measured, by the experiment\'s stop counter; "outside ±0.5 pp" flags a row whose kept FLOPs '
     "miss the target by more (not matched). Epochs: training after the baseline (pruning up to the save point, "
-    "then fine-tuning), mean over seeds."
+    "then fine-tuning), mean over seeds. [...]: 95 % t-interval of the mean over the seeds. vs Gate Decorator: "
+    "the paired difference (same seed, same target) with its interval and verdict: better or worse only when "
+    "the interval is clear of zero."
 )
 
 
 def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
     label = metric.replace("test_", "")
-    header = ["Method", "Kind", "Target", "Kept FLOPs", "FLOPs band", label, f"Δ {label}", "Epochs", "Source"]
+    header = [
+        "Method", "Kind", "Target", "Kept FLOPs", "FLOPs band", label, f"Δ {label}",
+        f"{label} vs Gate Decorator", "Epochs", "Source",
+    ]  # fmt: skip
 
     def band(row) -> str:
         if row["n"] == 0:
             return ""
         return "within ±0.5 pp" if row.get("in_band", True) else "outside ±0.5 pp"
+
+    def versus(row) -> str:
+        text = stat_cell(row, "vs_reference", signed=True)
+        verdict = row.get("vs_reference_verdict")
+        return f"{text}, {verdict}" if text and isinstance(verdict, str) else text
 
     def epochs(row) -> str:
         value = row.get("epochs_mean", float("nan"))
@@ -288,6 +309,7 @@ def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[li
             band(row),
             stat_cell(row, metric),
             stat_cell(row, f"{metric}_change", signed=True),
+            versus(row),
             epochs(row),
             row["source"],
         ]

@@ -125,23 +125,27 @@ def test_methods_comparison_labels_every_row_with_its_source(store, tmp_path):
     assert rows.loc["L1 (Li et al.)", "source"] == "quoted from You et al. 2019, Table 1"
     assert rows.loc["L1 (Li et al.)", "kept_flops_mean"] == pytest.approx(0.724)
     markdown = tables.methods_markdown(table, "Table 1")
+    # 95 % t-intervals with 2 seeds: mean ± t(0.975, 1) · std / √2, t(0.975, 1) = 12.706 (tables);
+    # l1_norm: top-1 0.88, 0.91; Δ -0.02, -0.01; against Gate Decorator (0.915, 0.925): -0.035, -0.015
     assert (
-        "| l1_norm | method | 0.4 | 42.00 | outside ±0.5 pp | 89.50 ± 2.12 | -1.50 ± 0.71 |  | run here (2 seeds) |"
-        in markdown
+        "| l1_norm | method | 0.4 | 42.00 | outside ±0.5 pp | 89.50 ± 2.12 [70.44, 108.56] | -1.50 ± 0.71 [-7.85, +4.85] "
+        "| -2.50 ± 1.41 [-15.21, +10.21], not distinguishable with 2 seeds |  | run here (2 seeds) |" in markdown
     )
     assert (
-        "| gd_one_shot | ablation of gate_decorator | 0.4 | 38.00 | outside ±0.5 pp | 89.00 | -1.00 |  "
-        "| run here (1 seed) |" in markdown
+        "| gd_one_shot | ablation of gate_decorator | 0.4 | 38.00 | outside ±0.5 pp | 89.00 | -1.00 "
+        "| -2.50, one seed: no verdict |  | run here (1 seed) |" in markdown
     )
     # kept FLOPs 40.00 meets the target; the epochs column is the runs' own record (420 and 421)
     assert (
-        "| gate_decorator | method | 0.4 | 40.00 | within ±0.5 pp | 92.00 ± 0.71 | +1.00 ± 0.71 | 420.5 |" in markdown
+        "| gate_decorator | method | 0.4 | 40.00 | within ±0.5 pp | 92.00 ± 0.71 [85.65, 98.35] "
+        "| +1.00 ± 0.71 [-5.35, +7.35] |  | 420.5 |" in markdown
     )
     assert "± 0.00" not in markdown  # one seed shows its number alone, in every table
     assert figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods") == 4  # 3 run here + 1 quoted
     latex = tables.write_methods_table(table, "Table 1", tmp_path / "methods")[2].read_text()
     assert (
-        r"l1\_norm & method & 0.4 & 42.00 & outside $\pm$0.5 pp & 89.50 $\pm$ 2.12 & -1.50 $\pm$ 0.71 &  & run here"
+        r"l1\_norm & method & 0.4 & 42.00 & outside $\pm$0.5 pp & 89.50 $\pm$ 2.12 [70.44, 108.56] & -1.50 $\pm$ 0.71 "
+        r"[-7.85, +4.85] & -2.50 $\pm$ 1.41 [-15.21, +10.21], not distinguishable with 2 seeds &  & run here"
         in latex
     )
     assert "---" not in latex
@@ -152,7 +156,7 @@ def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
     table = tables.comparison(tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test")), EXPECTED)
     paths = tables.write_table(table, "Table 1", tmp_path / "table1")
     markdown = paths[0].read_text()
-    assert "92.00 ± 0.71 (paper 92.00, within)" in markdown
+    assert "92.00 ± 0.71 [85.65, 98.35] (paper 92.00, within)" in markdown
     assert "| finetune | gd_one_shot | 0.4 | 1 | 62.00 |" in markdown  # one seed: no "± 0.00"
     assert "multiply-accumulates" in markdown  # the FLOPs convention under every table
     assert r"$\pm$" in paths[2].read_text() and pd.read_csv(paths[1]).shape[0] == 3
@@ -201,8 +205,8 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     build_report(uri, resolved, tmp_path / "results" / "test" / "report")
     block = (tmp_path / "results" / "test" / "report" / "readme_results.md").read_text()
     assert (
-        "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % (MACs) | 92.00 ± 0.71 (paper 92.00, within) | +1.00 ± 0.71 | 2 |"
-        in block
+        "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % (MACs) | 92.00 ± 0.71 [85.65, 98.35] (paper 92.00, within) "
+        "| +1.00 ± 0.71 [-5.35, +7.35] | 2 |" in block
     )
     script = Path(__file__).resolve().parents[3] / "scripts" / "readme_results.py"
     spec = importlib.util.spec_from_file_location("readme_results", script)
@@ -212,3 +216,22 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     readme.write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nafter\n")
     assert module.main(["test", "--readme", str(readme), "--results", str(tmp_path / "results")]) == 0
     assert readme.read_text() == f"# x\n<!-- results:begin -->\n{block.rstrip()}\n<!-- results:end -->\nafter\n"
+
+
+def test_methods_figure_draws_the_95_percent_intervals(store, monkeypatch, tmp_path):
+    uri, _ = store
+    table = tables.methods_comparison(tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test")), pd.DataFrame(), {})
+    drawn = {}
+    original = figures.plt.Axes.errorbar
+
+    def errorbar(self, x, y, yerr=None, **kwargs):
+        drawn[kwargs["label"]] = (list(y), [list(side) for side in yerr])
+        return original(self, x, y, yerr=yerr, **kwargs)
+
+    monkeypatch.setattr(figures.plt.Axes, "errorbar", errorbar)
+    figures.methods_vs_flops(table, "test_top1", "t", tmp_path / "methods")
+    means, (below, above) = drawn["l1_norm (run here)"]
+    half = 100 * 12.7062 * 0.005  # Δ -0.02, -0.01: std 0.0071, t(0.975, 1) · std / √2
+    assert means == pytest.approx([-1.5]) and below == pytest.approx([half], abs=1e-3)
+    assert above == pytest.approx([half], abs=1e-3)
+    assert drawn["gd_one_shot (run here)"][1] == [[0.0], [0.0]]  # one seed: no interval
