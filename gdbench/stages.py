@@ -79,13 +79,12 @@ class Run:
         self, device, channels_last: bool = False, distributed: bool = False, batch_size: int | None = None
     ) -> dict:
         """The dataset's batches; `batch_size` replaces the data section's for training batches."""
-        known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
-        data = {k: v for k, v in self.spec["data"].items() if k in known}
+        config = loader_config(self.spec["data"], self.data_root)
         if batch_size is not None:
-            data["batch_size"] = batch_size
-        return registry.build_loaders(
-            LoaderConfig(self.spec["data"]["dataset"], self.data_root, **data), device, channels_last, distributed
-        )
+            config = dataclasses.replace(config, batch_size=batch_size)
+        batches = registry.build_loaders(config, device, channels_last, distributed)
+        self.subsets = batches.pop("subsets")  # what a reduced dataset kept: logged with the job's run
+        return batches
 
     def model(self, pretrained: bool = True) -> nn.Module:
         model = self.spec["model"]
@@ -115,8 +114,9 @@ class Run:
             **environment_record(device),
             **({"seed": params["seed"]} if "seed" in params else {}),
         }
+        subsets = getattr(self, "subsets", None)
         run = {
-            "params": {**self.settings.record(), **params},
+            "params": {**self.settings.record(), **params, **({"data_subsets": subsets} if subsets else {})},
             "metrics": metrics,
             "history": history,
             "tags": tags,
@@ -483,6 +483,9 @@ def evaluate(
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
         (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
+        if any(split["kept"] < split["of"] for split in run.subsets.values()):
+            # a reduced dataset: which images this number was measured on (gdbench.data.subset)
+            (out_dir / "data_subsets.json").write_text(json.dumps(run.subsets, indent=2))
     where = f"{run.name}/{method}/{target_label(target)}" if target is not None else f"{run.name}/baseline"
     run.log(
         f"evaluate/{stage}/{where}/seed{seed}",
@@ -533,3 +536,10 @@ def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None =
         registry.prepare(dataset, root)
     flag.parent.mkdir(parents=True, exist_ok=True)
     flag.write_text(json.dumps({"dataset": dataset, "root": str(root), "synthetic": config["synthetic_data"]}))
+
+
+def loader_config(data: dict, root: str) -> LoaderConfig:
+    """An experiment's `data` section as the loaders' config (the loader seed stays fixed: every
+    seed of an experiment reads the same splits and subsets)."""
+    known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
+    return LoaderConfig(data["dataset"], root, **{k: v for k, v in data.items() if k in known})

@@ -225,7 +225,9 @@ def digits_loaders(config: LoaderConfig, device, channels_last: bool, distribute
         )
 
     return config.splits(
-        batches(images, labels, True), batches(val_images, val_labels, False), batches(test_images, test_labels, False),
+        batches(images, labels, True),
+        batches(val_images, val_labels, False),
+        batches(test_images, test_labels, False),
         subsets,
     )
 

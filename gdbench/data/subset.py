@@ -10,6 +10,7 @@ never hold a test image.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import torch
@@ -42,7 +43,8 @@ def subset_indices(
 def describe(indices: torch.Tensor | None, count: int, labels: Sequence[int] | None) -> dict:
     """What a subset kept, for the job's record: sizes and, with labels, images per class."""
     kept = torch.arange(count) if indices is None else indices
-    record = {"kept": int(len(kept)), "of": int(count)}
+    digest = hashlib.md5(",".join(map(str, kept.tolist())).encode()).hexdigest()
+    record = {"kept": int(len(kept)), "of": int(count), "indices_md5": digest}
     if labels is not None:
         labels = torch.as_tensor(labels)[kept]
         record["per_class_min"] = int(torch.bincount(labels).min()) if len(labels) else 0

@@ -99,5 +99,7 @@ class ResNetCifar(nn.Module):
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 
-def resnet_cifar(depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16, **kwargs) -> ResNetCifar:
+def resnet_cifar(
+    depth: int = 56, num_classes: int = 10, shortcut: str = "B", base_width: int = 16, **kwargs
+) -> ResNetCifar:
     return ResNetCifar(depth, num_classes, shortcut, base_width, **kwargs)

@@ -20,6 +20,8 @@ TITLES = {
     "vgg16m_cub200": "Figure 4: VGG-16-M on CUB-200",
     "vgg16m_cifar100": "Figure 5: VGG-16-M on CIFAR-100",
     "fcn8s_voc": "FCN-8s on VOC 2011 + SBD",
+    "resnet14_digits": "ResNet-14 on digits (real data)",
+    "vgg6_digits": "VGG-6 on digits (real data)",
 }
 
 

@@ -71,6 +71,9 @@ def test_smoke_config_resolves(config):
             r"prune\.tock_lr_min must not exceed prune\.tock_lr_max",
         ),
         ({"data": {"batch_size": 0}}, r"data\.batch_size: 0 is invalid"),
+        ({"data": {"train_per_clas": 10}}, r"data: unknown key\(s\) 'train_per_clas'"),
+        ({"data": {"test_fraction": 1.5}}, r"data\.test_fraction: 1\.5 is invalid"),
+        ({"scratch_methods": ["depgraph_matched"]}, r"scratch_methods \['depgraph_matched'\]: not in methods"),
         (
             {
                 "expected": [
@@ -105,6 +108,7 @@ def test_bad_experiment_settings_name_the_key(config, override, message):
         ({"methods": ["magic"]}, r"methods\.0: 'magic' is not allowed"),
         ({"experiments": ["resnet56_cifar100"]}, r"experiments\.0: 'resnet56_cifar100' is not allowed"),
         ({"synthetic_data": "yes"}, r"synthetic_data: 'yes' is invalid"),
+        ({"mlflow": {"log_at": "end"}}, r"mlflow\.log_at: 'end' is not allowed"),
         (
             {"overrides": {"resnet56_cifar1O": {}}},
             r"overrides: 'resnet56_cifar1O' does not match|overrides: .*resnet56_cifar1O",

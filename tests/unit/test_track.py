@@ -30,3 +30,47 @@ def test_flatten_gives_dotted_string_params():
         "train.lr": "0.1",
         "train.milestones": "[80, 120]",
     }
+
+
+def test_queued_runs_reach_mlflow_when_flushed_and_a_rerun_replaces_its_queued_run(tmp_path):
+    from gdbench.track import flush_queue, queue_stage
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    init_store(uri, ["resnet56_cifar10"], "p")
+    queue = tmp_path / "queue"
+    artifact = tmp_path / "trace.csv"
+    artifact.write_text("phase\ntick\n")
+    for attempt in range(2):  # the same job twice before the report: its last run is the one logged
+        queue_stage(
+            queue,
+            "resnet56_cifar10",
+            "p",
+            "finetune/x/seed0",
+            params={"attempt": attempt, "train": {"lr": 0.1}},
+            metrics={"test_top1": 0.9 + attempt / 100},
+            history=[{"loss": 2.0}, {"loss": 1.0}],
+            artifacts=[artifact],
+        )
+    queue_stage(queue, "resnet56_cifar10", "p", "finetune/y/seed0", params={}, metrics={"test_top1": 0.5})
+    assert stage_runs(uri, "resnet56_cifar10", "p").empty  # nothing logged by the jobs themselves
+    assert flush_queue(uri, queue) == 2 and not list(queue.glob("*.json"))
+    runs = stage_runs(uri, "resnet56_cifar10", "p").set_index("tags.gdbench.stage_key")
+    assert runs.loc["finetune/x/seed0", "params.attempt"] == "1"
+    assert runs.loc["finetune/x/seed0", "params.train.lr"] == "0.1"
+    assert runs.loc["finetune/x/seed0", "metrics.test_top1"] == 0.91
+    assert flush_queue(uri, queue) == 0  # flushed runs are not logged twice
+
+
+def test_a_queued_run_whose_artifact_is_gone_is_named(tmp_path):
+    import pytest
+
+    from gdbench.track import flush_queue, queue_stage
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    init_store(uri, ["resnet56_cifar10"], "p")
+    artifact = tmp_path / "model.pt"
+    artifact.write_text("x")
+    queue_stage(tmp_path / "q", "resnet56_cifar10", "p", "train/seed0", params={}, metrics={}, artifacts=[artifact])
+    artifact.unlink()
+    with pytest.raises(FileNotFoundError, match=r"'train/seed0' lists missing artifacts .*model\.pt"):
+        flush_queue(uri, tmp_path / "q")

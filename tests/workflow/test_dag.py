@@ -15,8 +15,9 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
         seeds, methods = len(experiment["seeds"]), len(experiment["methods"])
         targets = len(experiment["prune"]["save_flops_ratios"])
         scratch = len(experiment["scratch"])
+        retrained = len(experiment.get("scratch_methods", experiment["methods"]))
         for rule, n in {"train_baseline": seeds, "prune": seeds * methods, "save_point": seeds * methods * targets,
-                        "finetune": seeds * methods * targets, "scratch": seeds * methods * targets * scratch}.items():
+                        "finetune": seeds * methods * targets, "scratch": seeds * retrained * targets * scratch}.items():
             counts[rule] = counts.get(rule, 0) + n
     return counts
 
@@ -40,6 +41,30 @@ def test_dry_run_builds_the_full_paper_dag(tmp_path):
     # Scratch-E/B for every pruned architecture: ResNet-56 13 methods × 3 seeds × 2 targets × 2 = 156,
     # VGG-16-M/CIFAR-100 2 × 3 × 1 × 2 = 12, CUB 9 × 1 × 4 × 1 = 36, ResNet-50 and FCN 5
     assert job_counts(result.stdout)["scratch"] == 209
+
+
+@pytest.mark.parametrize("profile", ["reduced", "digits"])
+def test_dry_run_builds_the_reduced_and_digits_dags(tmp_path, profile):
+    """configs/reduced.yaml (the paper's experiments on subsets of the real data) and
+    configs/digits.yaml (the real-data benchmark) build their whole DAGs."""
+    path = REPO / "configs" / f"{profile}.yaml"
+    merged = {**load_yaml(REPO / "configs" / "config.yaml"), **load_yaml(path)}
+    resolved = resolve(merged, REPO / "configs" / "experiments")
+    _place_weights(tmp_path, resolved)
+    result = snakemake(tmp_path, "-n", "--cores", "all", "--resources", "gpu=1",
+                       "--configfile", str(REPO / "configs" / "config.yaml"), str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout) == _expected_counts(resolved)
+    if profile == "reduced":
+        assert all(experiment["seeds"] == [0] for experiment in resolved["experiments"].values())
+        assert all(e["data"].keys() & {"train_per_class", "train_fraction"} for e in resolved["experiments"].values())
+    else:
+        methods = resolved["experiments"]["resnet14_digits"]["methods"]
+        from gdbench.pruning.methods import METHODS
+
+        assert set(methods) == set(METHODS)  # every method of the registry
+        assert all(len(e["seeds"]) >= 5 and len(e["prune"]["save_flops_ratios"]) == 3
+                   for e in resolved["experiments"].values())
 
 
 @pytest.mark.reliability("bad config")

@@ -1,4 +1,5 @@
-"""The README's main job: the whole DAG on generated data, on CPU, end to end (minutes)."""
+"""The README's main job: the whole DAG on generated data plus the digits slice on real data, on
+CPU, end to end (minutes)."""
 
 import json
 
@@ -55,6 +56,8 @@ def test_every_experiment_is_evaluated_and_reported(smoke):
         assert max(reductions) >= 1 - min(experiment["prune"]["save_flops_ratios"]) - 1e-9  # reached its target
     cub = [json.loads(p.read_text())["test_top1"] for p in (results / "vgg16m_cub200" / "baseline").rglob("evaluate.json")]
     assert min(cub) > 0.3  # 10 generated bird classes: chance is 0.1, the smoke baseline learns them
+    digits = [json.loads(p.read_text())["test_top1"] for p in (results / "resnet14_digits").rglob("evaluate.json")]
+    assert min(digits) > 0.5  # real digits: every baseline and pruned model is far above chance (0.1)
     summary = (results / "report" / "summary.md").read_text()
     for name in resolved["experiments"]:
         assert name in summary
@@ -73,6 +76,8 @@ def test_mlflow_holds_one_run_per_stage_of_every_job(smoke):
     jobs = job_counts(result.stdout + result.stderr)
     runs_per_job = {"train_baseline": 2, "prune": 1, "finetune": 2, "scratch": 2}
     uri = tracking_uri(workdir / "results")
+    # mlflow.log_at: report: the jobs queued their runs, the report job logged them all
+    assert not list((workdir / "results" / "smoke" / "mlflow_queue").glob("*.json"))
     runs = {name: stage_runs(uri, name, "smoke") for name in resolved["experiments"]}
     assert sum(len(r) for r in runs.values()) == sum(jobs[rule] * n for rule, n in runs_per_job.items())
     for frame in runs.values():
@@ -87,17 +92,21 @@ def test_report_compares_every_method_and_wraps_into_one_html_file(smoke):
 
     workdir, _, resolved = smoke
     report = workdir / "results" / "smoke" / "report"
-    methods = pd.read_csv(report / "tables" / "vgg16m_cub200_methods.csv")
-    assert set(methods["method"]) == set(resolved["experiments"]["vgg16m_cub200"]["methods"])
-    assert (methods["source"] == "run here (1 seed)").all()
-    ablations = methods[methods["kind"] == "ablation of gate_decorator"]["method"]
-    chosen = resolved["experiments"]["vgg16m_cub200"]["methods"]
-    assert set(ablations) == {m for m in chosen if m.startswith("gd_")} != set()
-    for figure in ("vgg16m_cub200_methods", "vgg16m_cifar100_channels", "resnet56_cifar10_ticktock"):
+    digits = resolved["experiments"]["resnet14_digits"]
+    methods = pd.read_csv(report / "tables" / "resnet14_digits_methods.csv")
+    assert set(methods["method"]) == set(digits["methods"])
+    assert (methods["source"] == f"run here ({len(digits['seeds'])} seeds)").all()
+    others = methods[methods["method"] != "gate_decorator"]
+    # every other method is paired with Gate Decorator over the same seeds, with an interval and a verdict
+    assert (others["vs_reference_n"] == len(digits["seeds"])).all()
+    assert (others["vs_reference_ci_low"] <= others["vs_reference_mean"]).all()
+    assert others["vs_reference_verdict"].str.match(r"better|worse|not distinguishable with 3 seeds").all()
+    assert "vs Gate Decorator" in (report / "tables" / "resnet14_digits_methods.md").read_text()
+    for figure in ("resnet14_digits_methods", "vgg16m_cifar100_channels", "resnet56_cifar10_ticktock"):
         assert (report / "figures" / f"{figure}.png").is_file() and (report / "figures" / f"{figure}.pdf").is_file()
     assert "| Figure 5: VGG-16-M on CIFAR-100 |" in (report / "readme_results.md").read_text()
     html = workdir / "report.html"
     result = snakemake(workdir, "--report", str(html), "--configfile", *CONFIGS)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     text = html.read_text(errors="replace")
-    assert "vgg16m_cub200_methods.png" in text and "resnet56_cifar10.csv" in text
+    assert "resnet14_digits_methods.png" in text and "resnet56_cifar10.csv" in text
