@@ -52,7 +52,8 @@ LABELS = {
 # test numbers stand beside it; under paper the model is the last epoch and there is no other.
 PROTOCOL_NOTES = {
     "paper": "protocol paper: trained on the full training split, the last epoch, the test split read once",
-    "heldout": "protocol heldout: a validation split carved from the training split selects the best epoch; "
+    "heldout": "protocol heldout: a validation split kept out of training (carved from it, or the dataset's own) "
+    "selects the best epoch; "
     "the last epoch's test numbers beside it",
 }
 

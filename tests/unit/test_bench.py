@@ -72,3 +72,18 @@ def test_taylor_and_gate_criteria_rank_channels_like_the_oracle_far_above_random
     noise = result["spearman_random_mean"] + 3 * result["spearman_random_std"]
     for name in ("gate_decorator", "taylor_weights", "taylor_bn"):
         assert result[f"spearman_{name}"] > max(0.4, noise), (name, result)
+
+
+def test_a_job_that_queues_its_run_never_imports_mlflow(tmp_path):
+    """What `gdbench bench startup` measures: a job under mlflow.log_at: report does everything a
+    job does besides its work (the CLI, the stages, its run written) without loading MLflow."""
+    import subprocess
+    import sys
+
+    from gdbench.bench.startup import JOB_IMPORTS
+
+    code = JOB_IMPORTS + f"job('sqlite:///unused.db', {str(tmp_path / 'queue')!r}, prune=True); "
+    code += "import sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'sqlalchemy')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    assert len(list((tmp_path / "queue").glob("*.json"))) == 1
