@@ -25,6 +25,20 @@ TITLES = {
 }
 
 
+def _configured(runs: pd.DataFrame, experiment: dict) -> pd.DataFrame:
+    """The runs of what the experiment configures now: its baselines and its methods' jobs, on its
+    seeds. A method or seed dropped from the config leaves its runs in MLflow; they must not
+    stand in a table beside the ones the config asks for."""
+    if runs.empty:
+        return runs
+    keep = pd.Series(True, index=runs.index)
+    if "params.method" in runs and "methods" in experiment:
+        keep &= runs["params.method"].fillna("none").isin({"none", *experiment["methods"]})
+    if "params.seed" in runs and "seeds" in experiment:
+        keep &= runs["params.seed"].fillna("-1").astype(str).isin({str(s) for s in experiment["seeds"]} | {"-1"})
+    return runs[keep]
+
+
 def _runs_with_prefix(runs: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return runs[runs["tags.gdbench.stage_key"].str.startswith(prefix)] if not runs.empty else runs
 
@@ -122,7 +136,7 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
     lines = [f"# gdbench report: {profile}", "", "Every number below is read from MLflow runs.", ""]
     headline = []
     for name, experiment in experiments.items():
-        runs = stage_runs(uri, name, profile)
+        runs = _configured(stage_runs(uri, name, profile), experiment)
         evals = _runs_with_prefix(runs, "evaluate/")
         models = tables.per_seed(evals)
         if models.empty:

@@ -235,3 +235,25 @@ def test_methods_figure_draws_the_95_percent_intervals(store, monkeypatch, tmp_p
     assert means == pytest.approx([-1.5]) and below == pytest.approx([half], abs=1e-3)
     assert above == pytest.approx([half], abs=1e-3)
     assert drawn["gd_one_shot (run here)"][1] == [[0.0], [0.0]]  # one seed: no interval
+
+
+def test_the_report_leaves_out_methods_and_seeds_the_config_no_longer_asks_for(store, tmp_path):
+    uri, _ = store
+    resolved = {
+        "profile": "test",
+        "experiments": {
+            "resnet56_cifar10": {
+                "expected": [],
+                "data": {"dataset": "cifar10"},
+                "methods": ["gate_decorator", "l1_norm"],  # gd_one_shot was dropped
+                "seeds": [0, 1],
+            }
+        },
+    }
+    build_report(uri, resolved, tmp_path / "report")
+    methods = pd.read_csv(tmp_path / "report" / "tables" / "resnet56_cifar10_methods.csv")
+    assert set(methods["method"]) == {"gate_decorator", "l1_norm"}
+    resolved["experiments"]["resnet56_cifar10"]["seeds"] = [1]
+    build_report(uri, resolved, tmp_path / "one")
+    table = pd.read_csv(tmp_path / "one" / "tables" / "resnet56_cifar10.csv")
+    assert set(table["n"]) == {1}
