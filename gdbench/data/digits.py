@@ -32,8 +32,6 @@ TEST_SHARE, VAL_SHARE = 0.2, 0.1  # of all 1,797 images
 # Images per class of load_digits (its DESCR: 1797 instances, about 180 per class); a different
 # count means a different dataset, and is refused.
 CLASS_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
-# Normalisation: mean and std of the training split's pixels (values 0..16), computed by
-# `prepare_digits` and stored in split.json; the loaders read them from there.
 HINT = "run `gdbench data prepare --dataset digits --root {root}`"
 
 

@@ -43,10 +43,10 @@ def subset_indices(
 def describe(indices: torch.Tensor | None, count: int, labels: Sequence[int] | None) -> dict:
     """What a subset kept, for the job's record: sizes and, with labels, images per class."""
     kept = torch.arange(count) if indices is None else indices
-    digest = hashlib.md5(",".join(map(str, kept.tolist())).encode()).hexdigest()
-    record = {"kept": int(len(kept)), "of": int(count), "indices_md5": digest}
+    record = {"kept": int(len(kept)), "of": int(count)}
+    if indices is not None:  # a whole split needs no digest (ImageNet's would cost every job a second)
+        record["indices_md5"] = hashlib.md5(",".join(map(str, kept.tolist())).encode()).hexdigest()
     if labels is not None:
-        labels = torch.as_tensor(labels)[kept]
-        record["per_class_min"] = int(torch.bincount(labels).min()) if len(labels) else 0
-        record["per_class_max"] = int(torch.bincount(labels).max()) if len(labels) else 0
+        counts = torch.bincount(torch.as_tensor(labels)[kept]) if len(kept) else torch.zeros(1, dtype=torch.long)
+        record["per_class_min"], record["per_class_max"] = int(counts.min()), int(counts.max())
     return record
