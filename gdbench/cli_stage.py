@@ -112,7 +112,7 @@ def _in_gpu_slots(args: argparse.Namespace, config: dict, argv: list[str]) -> in
 
 
 def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
-    from gdbench import stages
+    from gdbench import progress, stages
 
     config = json.loads(Path(args.config).read_text())
     child = _in_gpu_slots(args, config, argv) if args.stage in GPU_STAGES else None
@@ -140,6 +140,8 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    what = [getattr(args, key, None) for key in ("experiment", "method", "target", "variant")]
+    progress.set_job(" ".join(str(part) for part in [args.stage, *what, f"seed{args.seed}"] if part))
     baseline = Path(args.baseline) if getattr(args, "baseline", None) else None
     if args.stage == "train_baseline":
         stages.train_baseline(run, args.seed, out, device, evaluated=args.evaluate)

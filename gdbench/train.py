@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gdbench import progress as progress_lines
 from gdbench.checkpoint import load_resumable, save_checkpoint, state_digest
 from gdbench.config import config_record, dataclass_from_dict
 from gdbench.distributed import is_distributed, is_main_process
@@ -227,6 +229,7 @@ def fit(
     if config.compile:
         trained = torch.compile(trained, mode=config.compile_mode)
     steps_per_epoch = len(train_batches)
+    started = time.monotonic()
     for epoch in range(start, config.epochs):
         sampler = getattr(train_batches, "sampler", None)
         if hasattr(sampler, "set_epoch"):
@@ -246,6 +249,10 @@ def fit(
         )
         row = {"epoch": epoch + 1, **row, **(evaluate(model) if evaluate is not None else {})}
         history.append(row)
+        if is_main_process():
+            done = (epoch + 1 - start) / (config.epochs - start)
+            shown = {k: v for k, v in row.items() if k not in ("epoch", "samples", "steps")}
+            progress_lines.write(desc, f"epoch {epoch + 1}/{config.epochs}", shown, started, done)
         if checkpoint_path is not None and is_main_process():
             save_checkpoint(
                 {

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gdbench import progress
 from gdbench.checkpoint import load_pruned_state_dict, save_checkpoint
 from gdbench.config import config_record, target_label
 from gdbench.flops import CONVENTIONS, count_flops
@@ -88,6 +89,7 @@ class GlobalPruner:
         self.saved: dict[float, Path] = {}
         self.ticks = 0  # pruning steps taken
         self.training_epochs = 0.0  # epoch-equivalents of training spent so far (trace "epochs")
+        self._started = time.monotonic()  # for the progress lines' elapsed and remaining time
 
     @property
     def prunable_groups(self) -> list[GateGroup]:
@@ -238,6 +240,14 @@ class GlobalPruner:
         if self.evaluate is not None:
             row["accuracy"] = self.evaluate(self.model)
         self.trace.append(row)
+        target = self.config.target_flops_ratio
+        progress.write(
+            f"prune {phase}",
+            f"step {self.ticks}  FLOPs {row['flops_ratio']:.1%} (target {target:.0%})  {row['filters']} filters",
+            {"loss": row["loss"], "accuracy": row.get("accuracy", math.nan)},
+            self._started,
+            progress.pruning_done(row["flops_ratio"], target),
+        )
         if self.save_dir is not None:
             write_trace(self.trace, self.save_dir / "trace.csv")
         return row["flops_ratio"]
