@@ -14,9 +14,6 @@ pruned = gdbench.prune(
     model,
     loader,
     target_flops_ratio=0.5,
-    example_inputs=torch.zeros(1, 3, 32, 32),
-    prune_fraction_per_tick=0.05,
-    tock_epochs=1,
     finetune_epochs=1,
 )
 before, after = gdbench.count_flops(model, (3, 32, 32)), gdbench.count_flops(pruned, (3, 32, 32))

@@ -107,18 +107,42 @@ def _consistency_problems(experiment: dict) -> list[str]:
     return problems
 
 
+def experiment_files(folders: list) -> dict[str, Path]:
+    """Experiment name -> its file, over the package's folder and the run config's
+    `experiment_dirs` (relative to the working directory); one name, one file."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.yaml")):
+            if path.stem in found:
+                raise ConfigError(
+                    f"run config: experiment {path.stem!r} is defined twice: {found[path.stem]} and {path}"
+                )
+            found[path.stem] = path
+    return found
+
+
 def resolve(config: dict, experiments_dir: str | Path, check=None) -> dict:
     """The run config with every selected experiment loaded, overridden and validated.
     `check(experiment) -> list of problems` adds rules that need the upper floors' tables
     (gdbench.stages.resolve_run passes the model/dataset fit)."""
     validate(config, "config", "run config")
     resolved = {key: copy.deepcopy(value) for key, value in config.items() if key != "overrides"}
-    # Overrides of experiments that are not selected are ignored, so that smoke.yaml can be laid
-    # over a run of a few experiments; misspelled experiment names fail the schema above.
+    # Any configs/experiments/<name>.yaml is an experiment (names are checked against the files,
+    # not a list). Overrides of experiments that are not selected are ignored, so that smoke.yaml
+    # can be laid over a run of a few experiments, but each must name an experiment that exists.
     overrides = config.get("overrides", {})
+    available = experiment_files([experiments_dir, *config.get("experiment_dirs", [])])
+    for key, names in (("experiments", config["experiments"]), ("overrides", list(overrides))):
+        for index, name in enumerate(names):
+            if name not in available:
+                where = f"{key}.{index}" if key == "experiments" else f"overrides.{name}"
+                raise ConfigError(
+                    f"run config: {where}: {name!r} is not allowed: no {Path(experiments_dir) / (name + '.yaml')}; "
+                    f"allowed: {', '.join(map(repr, sorted(available)))}"
+                )
     resolved["experiments"] = {}
     for name in config["experiments"]:
-        path = Path(experiments_dir) / f"{name}.yaml"
+        path = available[name]
         experiment = deep_merge(load_yaml(path), overrides.get(name, {}))
         where = f"experiment {name} ({path}{' + overrides' if name in overrides else ''})"
         validate(experiment, "experiment", where)
@@ -212,7 +236,28 @@ def stage_settings(resolved: dict, experiment: str, stage: str, method: str | No
         key = method if method in own or method is None else method.removesuffix("_matched")
         sections["method_settings"] = copy.deepcopy(own.get(key, {}))
     run = {key: resolved[key] for key in RUN_KEYS if key in resolved}
+    plugins = plugins_used(resolved.get("plugins"), spec, method if stage == "prune" else None)
+    if plugins:
+        run["plugins"] = plugins
     return StageSettings(stage, experiment, run, sections)
+
+
+def plugins_used(plugins: dict | None, experiment: dict, method: str | None = None) -> dict:
+    """The plug-ins (gdbench.plugins) a job of `experiment` (and of `method`, for prune) uses: part
+    of its rerun trigger, so that pointing a name at another object reruns the jobs that use it,
+    and only those."""
+    if not plugins:
+        return {}
+    names = {
+        "models": {experiment["model"]["name"]},
+        "datasets": {experiment["data"]["dataset"]},
+        "criteria": {method.removesuffix("_ticktock")} if method else set(),
+    }
+    chosen = {kind: {n: s for n, s in plugins.get(kind, {}).items() if n in wanted} for kind, wanted in names.items()}
+    chosen = {kind: entries for kind, entries in chosen.items() if entries}
+    if chosen and plugins.get("python_path"):
+        chosen["python_path"] = list(plugins["python_path"])
+    return chosen
 
 
 def target_label(flops_ratio: float) -> str:

@@ -17,15 +17,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gdbench import plugins
 from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict, load_resumable, save_checkpoint
-from gdbench.config import resolve, stage_settings, target_label
+from gdbench.config import ConfigError, resolve, stage_settings, target_label, validate
 from gdbench.data import registry
 from gdbench.data.loaders import LoaderConfig
 from gdbench.distributed import barrier, init_from_env, is_main_process, local_device, resolve_device
 from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
-from gdbench.models import SEGMENTATION_MODELS, build_model
+from gdbench.models import MODELS, SEGMENTATION_MODELS, build_model
+from gdbench.pruning.catalog import METHOD_NAMES, plugin_methods
 from gdbench.track import flush_queue, git_revision, log_stage, queue_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
@@ -41,10 +43,38 @@ def _model_fits_dataset(experiment: dict) -> list[str]:
     return []
 
 
+def _known_names(experiment: dict, methods: tuple[str, ...]) -> list[str]:
+    """Names the registries must know, built-in or plug-in (schemas check only their spelling)."""
+    problems = []
+    for key, name, known in (
+        ("model.name", experiment["model"]["name"], MODELS),
+        ("data.dataset", experiment["data"]["dataset"], registry.DATASETS),
+    ):
+        if name not in known:
+            problems.append(f"{key}: {name!r} is not allowed; allowed: {', '.join(map(repr, known))} (or a plug-in)")
+    for index, method in enumerate(experiment["methods"]):
+        if method not in methods:
+            problems.append(
+                f"methods.{index}: {method!r} is not allowed; allowed: {', '.join(map(repr, methods))} "
+                f"(or a criterion plug-in)"
+            )
+    return problems or _model_fits_dataset(experiment)
+
+
 def resolve_run(config: dict, experiments_dir: str | Path) -> dict:
-    """The run config validated once, in full: schemas, consistency, and that each model fits its
-    dataset (the dataset table and the model registry). The Snakefile calls this."""
-    return resolve(config, experiments_dir, check=_model_fits_dataset)
+    """The run config validated once, in full: schemas, consistency, that every name is known
+    (plug-ins registered first) and that each model fits its dataset (the dataset table and the
+    model registry). The Snakefile calls this."""
+    validate(config, "config", "run config")
+    declared = config.get("plugins", {})
+    plugins.register(declared)
+    methods = METHOD_NAMES + plugin_methods(declared.get("criteria"))
+    for index, method in enumerate(config["methods"]):
+        if method not in methods:
+            raise ConfigError(
+                f"run config: methods.{index}: {method!r} is not allowed; allowed: {', '.join(map(repr, methods))}"
+            )
+    return resolve(config, experiments_dir, check=lambda experiment: _known_names(experiment, methods))
 
 
 class Run:
@@ -58,6 +88,11 @@ class Run:
         self.queue_dir = queue_dir(config)
 
     def _view(self, settings, tracking_uri: str) -> None:
+        # the plug-ins this job uses (part of its settings), before the registries are read
+        plugins.register(settings.run.get("plugins"))
+        self._set_view(settings, tracking_uri)
+
+    def _set_view(self, settings, tracking_uri: str) -> None:
         self.settings, self.tracking_uri = settings, tracking_uri
         self.name, self.spec, self.stage = settings.experiment, settings, settings.stage
         self.profile, self.data_root = settings.run["profile"], settings.run["data_root"]
@@ -278,6 +313,7 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
     from gdbench.pruning.methods import METHODS, build_pruner
     from gdbench.pruning.ticktock import TickTockConfig, write_trace
 
+    plugins.register(run.settings.run.get("plugins"), criteria=True)
     device = _device(device)
     torch.manual_seed(seed)
     model = run.model(pretrained=False)
@@ -520,6 +556,7 @@ def report(config: dict, out_dir: Path) -> None:
     """Tables and figures of the whole run, read back from MLflow (never from ad-hoc files)."""
     from gdbench.report.build import build_report
 
+    plugins.register(config.get("plugins"))  # a plug-in dataset's task and metric
     queue = queue_dir(config)
     if queue is not None:
         print(f"report: logged {flush_queue(run_uri(config), queue)} queued runs to MLflow")
@@ -529,6 +566,7 @@ def report(config: dict, out_dir: Path) -> None:
 def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None = None) -> None:
     """Generated data (smoke) or the real dataset's prepare steps; the flag marks it done."""
     root = Path(config["data_root"])
+    plugins.register(config.get("plugins"))
     registry.dataset(dataset)  # an unknown name fails here, naming the known ones
     if config["synthetic_data"]:
         registry.synth(dataset, root, per_class)

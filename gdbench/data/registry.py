@@ -13,6 +13,7 @@ line, loaders, prepare, synth, evaluation and the report.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gdbench.data import cub, digits, imagenet, voc
+from gdbench.data import cub, custom, digits, imagenet, voc
 from gdbench.data.cifar import prepare_cifar
 from gdbench.data.loaders import (
     LoaderConfig,
@@ -136,6 +137,45 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
     ]
 }
+
+
+_BUILT_IN = frozenset(DATASETS)
+
+
+def register_dataset(name: str, plugin) -> DatasetSpec:
+    """A user's dataset under `name` (README, "Add your own model, method or dataset"): a full
+    DatasetSpec, or an object with the small interface of gdbench.data.custom (num_classes,
+    prepare(root), load(root, split)), which lives under `<data_root>/<name>/`."""
+    if name in _BUILT_IN:
+        raise ValueError(f"dataset {name!r} is built in; name the plug-in otherwise")
+    if isinstance(plugin, DatasetSpec):
+        spec = dataclasses.replace(plugin, name=name)
+    else:
+        missing = custom.missing_interface(plugin)
+        if missing:
+            raise TypeError(
+                f"dataset plug-in {name!r}: {plugin!r} lacks {', '.join(missing)} (a dataset needs "
+                f'{", ".join(custom.INTERFACE)}; README, "Add your own model, method or dataset")'
+            )
+
+        def prepare(root: Path) -> Path:
+            folder = Path(root) / name
+            folder.mkdir(parents=True, exist_ok=True)
+            plugin.prepare(folder)
+            return folder
+
+        # generated data is the real data here too: a user's dataset has no generator of its own
+        spec = DatasetSpec(
+            name,
+            CLASSIFICATION,
+            int(plugin.num_classes),
+            f"{name}/",
+            (prepare,),
+            lambda root, per_class, seed: prepare(root),
+            custom.tensor_loaders(name, plugin),
+        )
+    DATASETS[name] = spec
+    return spec
 
 
 def dataset(name: str) -> DatasetSpec:

@@ -57,6 +57,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "fcn32s_vgg16": lambda **kw: FCN(variant="32s", **kw),
     "unet_resnet18": _smp_unet,
 }
+_BUILT_IN = frozenset(MODELS)
 
 
 # Models that predict a class per pixel (the others predict one per image).
@@ -64,6 +65,15 @@ SEGMENTATION_MODELS = frozenset({"fcn8s_vgg16", "fcn32s_vgg16", "unet_resnet18"}
 
 # ImageNet backbone each model can start from (torchvision state-dict names).
 BACKBONES = {"vgg16m": "vgg16_bn", "resnet50": "resnet50", "fcn8s_vgg16": "vgg16", "fcn32s_vgg16": "vgg16"}
+
+
+def register_model(name: str, factory: Callable[..., nn.Module]) -> None:
+    """A user's model constructor under `name` (README, "Add your own model, method or dataset"):
+    `factory(**model.kwargs)` returns an nn.Module whose `example_input_shape` (1, C, H, W) says
+    the input the pruning graph and FLOPs are taken at."""
+    if name in _BUILT_IN:
+        raise ValueError(f"model {name!r} is built in; name the plug-in otherwise")
+    MODELS[name] = factory
 
 
 def build_model(name: str, pretrained: str | None = None, **kwargs) -> nn.Module:
@@ -82,4 +92,14 @@ def build_model(name: str, pretrained: str | None = None, **kwargs) -> nn.Module
     return model
 
 
-__all__ = ["BACKBONES", "FCN", "MODELS", "SEGMENTATION_MODELS", "ResNetCifar", "VGG", "build_model", "resnet_cifar"]
+__all__ = [
+    "BACKBONES",
+    "FCN",
+    "MODELS",
+    "SEGMENTATION_MODELS",
+    "ResNetCifar",
+    "VGG",
+    "build_model",
+    "register_model",
+    "resnet_cifar",
+]

@@ -117,7 +117,7 @@ def test_bad_experiment_settings_name_the_key(config, override, message):
 )
 def test_bad_run_settings_name_the_key(config, change, message):
     with pytest.raises(ConfigError, match=message):
-        resolve({**config, **change}, EXPERIMENTS)
+        resolve_run({**config, **change}, EXPERIMENTS)
 
 
 @pytest.mark.reliability("bad config")
@@ -150,7 +150,9 @@ def test_overrides_of_unselected_experiments_are_ignored(config):
 
 @pytest.mark.reliability("bad config")
 def test_missing_experiment_file_is_named(config, tmp_path):
-    with pytest.raises(ConfigError, match=r"resnet56_cifar10\.yaml: config file not found"):
+    (tmp_path / "resnet20_cifar10.yaml").write_text((EXPERIMENTS / "resnet56_cifar10.yaml").read_text())
+    message = r"experiments\.0: 'resnet56_cifar10' is not allowed: no .*resnet56_cifar10\.yaml; allowed: 'resnet20_"
+    with pytest.raises(ConfigError, match=message):
         resolve(config, tmp_path)
 
 
@@ -176,15 +178,35 @@ def test_overrides_merge_key_by_key():
 
 
 def test_schema_names_match_the_registries():
-    """The schema's model and dataset lists are written out for readers; they must not drift
+    """The schema's list of built-in models (whose arguments it checks key by key) and the
+    catalog of method names (checked at DAG build without the pruning engine) must not drift
     from the code's registries."""
     from gdbench.config import schema
-    from gdbench.data.registry import DATASETS
-    from gdbench.models import MODELS
+    from gdbench.models import _BUILT_IN
+    from gdbench.pruning.catalog import METHOD_NAMES, TICKTOCK_CRITERIA
+    from gdbench.pruning.methods import METHODS, TICK_CRITERIA
 
-    properties = schema("experiment")["properties"]
-    assert set(properties["model"]["properties"]["name"]["enum"]) == set(MODELS)
-    assert set(properties["data"]["properties"]["dataset"]["enum"]) == set(DATASETS)
-    assert set(schema("config")["properties"]["experiments"]["items"]["enum"]) == {
-        path.stem for path in EXPERIMENTS.glob("*.yaml")
-    }
+    model = schema("experiment")["properties"]["model"]
+    assert set(model["if"]["properties"]["name"]["enum"]) == set(_BUILT_IN)
+    assert set(METHOD_NAMES) == set(METHODS) and len(METHOD_NAMES) == len(set(METHOD_NAMES))
+    assert set(TICKTOCK_CRITERIA) == set(TICK_CRITERIA)
+
+
+def test_any_experiment_file_is_an_experiment(config, tmp_path):
+    """A new configs/experiments/<name>.yaml needs no edit of the package (names are checked
+    against the files, not a list)."""
+    text = (EXPERIMENTS / "resnet56_cifar10.yaml").read_text().replace("name: resnet56", "name: resnet20", 1)
+    (tmp_path / "resnet20_cifar10.yaml").write_text(text)
+    selected = {**config, "experiments": ["resnet20_cifar10"], "overrides": {"resnet20_cifar10": {"seeds": [4]}}}
+    resolved = resolve_run(selected, tmp_path)
+    assert resolved["experiments"]["resnet20_cifar10"]["model"]["name"] == "resnet20"
+    assert resolved["experiments"]["resnet20_cifar10"]["seeds"] == [4]
+
+
+@pytest.mark.reliability("bad config")
+def test_an_override_of_an_experiment_that_does_not_exist_is_named(config):
+    with pytest.raises(ConfigError, match=r"overrides\.resnet56_cifar11: 'resnet56_cifar11' is not allowed: no "):
+        resolve(
+            {**config, "experiments": ["resnet56_cifar10"], "overrides": {"resnet56_cifar11": {"seeds": [1]}}},
+            EXPERIMENTS,
+        )

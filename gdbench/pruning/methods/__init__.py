@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from gdbench.config import dataclass_from_dict
+from gdbench.pruning.catalog import MATCHED
 from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.methods import criteria, depgraph
 from gdbench.pruning.methods.runners import (
@@ -232,7 +233,6 @@ METHODS.update(
         for name, criterion in TICK_CRITERIA.items()
     }
 )
-MATCHED = ("l1_norm", "network_slimming", "fpgm", "random", "uniform_shrink", "depgraph")
 METHODS.update(
     {
         f"{name}_matched": Method(
@@ -245,6 +245,26 @@ METHODS.update(
         for name in MATCHED
     }
 )
+
+
+def register_criterion(name: str, score: Callable[..., list[torch.Tensor]], reference: str) -> None:
+    """A user's criterion as two methods, `name` (one-shot: score the trained baseline once, remove
+    to the target) and `<name>_ticktock` (its scores in Gate Decorator's Ticks), both through the
+    shared engine like the built-in criteria. `score(pruner)` returns one score vector per group
+    of `pruner.prunable_groups` (higher = keep); README, "Add your own model, method or dataset"."""
+    methods = {
+        name: Method(name, reference, _one_shot(lambda p, seed: score(p))),
+        f"{name}_ticktock": Method(
+            f"{name}_ticktock",
+            f"{reference}; under Tick-Tock",
+            _ticktock(lambda seed: TickCriterion(name, static=score)),
+        ),
+    }
+    for key, method in methods.items():
+        known = METHODS.get(key)
+        if known is not None and known.reference != method.reference:
+            raise ValueError(f"pruning method {key!r} exists already ({known.reference}); name the plug-in otherwise")
+        METHODS[key] = method
 
 
 def method_settings(name: str, values: dict | None):

@@ -46,3 +46,24 @@ def test_prune_takes_any_method_by_name():
     )
     assert gdbench.count_flops(pruned, (3, 16, 16)).flops <= 0.6 * gdbench.count_flops(model, (3, 16, 16)).flops
     assert not any(isinstance(m, GATED_TYPES) for m in pruned.modules())
+
+
+def test_prune_takes_its_example_input_from_the_first_batch():
+    """A 1-channel 12×12 net with no example_input_shape: the graph and the FLOPs target are taken
+    at the data's input, not at a default 3×224×224 (which fails on the first convolution)."""
+    import sys
+
+    import gdbench
+
+    sys.path.insert(0, str(README.parent / "examples"))
+    from gdbench_example import tiny_cnn
+
+    torch.manual_seed(0)
+    model = tiny_cnn(num_classes=4)
+    del model.example_input_shape
+    batches = [(torch.randn(16, 1, 12, 12), torch.randint(0, 4, (16,))) for _ in range(2)]
+    pruned = gdbench.prune(model, batches, 0.5)
+    assert pruned.example_input_shape == (1, 1, 12, 12)
+    kept = gdbench.count_flops(pruned, (1, 12, 12)).flops / gdbench.count_flops(model, (1, 12, 12)).flops
+    assert 0.4 < kept <= 0.5
+    assert pruned(torch.zeros(2, 1, 12, 12)).shape == (2, 4)
