@@ -62,6 +62,9 @@ class DatasetSpec:
     prepare_steps: tuple[Callable[[Path], Path], ...]
     synth: Callable[[Path, int | None, int], None]  # generated data in the real layout (root, per_class, seed)
     loaders: Callable[..., dict]  # (LoaderConfig, device, channels_last, distributed)
+    # under `synthetic_data: true` its files are generated noise in the real layout; False for data
+    # that is real everywhere (the digits ship with scikit-learn; a plug-in's data is its own)
+    generated_when_synthetic: bool = True
 
     @property
     def segmentation(self) -> bool:
@@ -84,6 +87,7 @@ DATASETS: dict[str, DatasetSpec] = {
             (digits.prepare_digits,),
             _real_digits,
             digits_loaders,
+            generated_when_synthetic=False,
         ),
         DatasetSpec(
             "cifar10",
@@ -173,6 +177,7 @@ def register_dataset(name: str, plugin) -> DatasetSpec:
             (prepare,),
             lambda root, per_class, seed: prepare(root),
             custom.tensor_loaders(name, plugin),
+            generated_when_synthetic=False,
         )
     DATASETS[name] = spec
     return spec

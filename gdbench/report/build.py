@@ -23,6 +23,7 @@ TITLES = {
     "resnet14_digits": "ResNet-14 on digits (real data)",
     "vgg6_digits": "VGG-6 on digits (real data)",
 }
+GENERATED = "generated data (smoke)"
 
 
 def _configured(runs: pd.DataFrame, experiment: dict) -> pd.DataFrame:
@@ -106,14 +107,14 @@ def _methods_section(
     title: str,
     models: pd.DataFrame,
     ablations: dict[str, str],
-    paper_csv: Path,
+    paper_csv: Path | None,
     metric: str,
     out: Path,
     convention: str = "macs",
 ) -> list[str]:
     """The comparison of methods at matched FLOPs, when more than one method ran or the paper
-    quotes others."""
-    quoted = tables.quoted_rows(paper_csv, name) if metric == "test_top1" else pd.DataFrame()
+    quotes others (`paper_csv` None: no quoted rows, for runs on generated data)."""
+    quoted = tables.quoted_rows(paper_csv, name) if metric == "test_top1" and paper_csv else pd.DataFrame()
     tuned = models[models["stage"] == "finetune"]
     if tuned["method"].nunique() < 2 and quoted.empty:
         return []
@@ -141,14 +142,18 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         models = tables.per_seed(evals)
         if models.empty:
             continue
-        title = TITLES.get(name, name)
+        spec = dataset(experiment["data"]["dataset"])
+        generated = bool(resolved.get("synthetic_data")) and spec.generated_when_synthetic
+        # a number from generated data never wears a paper name alone, nor stands beside the paper's
+        data = GENERATED if generated else "real data"
+        title = f"{TITLES.get(name, name)}, {GENERATED}" if generated else TITLES.get(name, name)
         heading = f"{title} ({tables.PROTOCOL_NOTES[experiment['data'].get('protocol', 'paper')]})"
         convention = experiment.get("prune", {}).get("flops_convention", "macs")
-        table = tables.comparison(models, experiment["expected"], convention)
+        table = tables.comparison(models, [] if generated else experiment["expected"], convention)
         tables.write_table(table, heading, out / "tables" / name)
         lines += [tables.to_markdown(table, heading), ""]
-        metric = f"test_{dataset(experiment['data']['dataset']).metric}"
-        headline += tables.headline_rows(table, title, metric, convention)
+        metric = f"test_{spec.metric}"
+        headline += tables.headline_rows(table, TITLES.get(name, name), metric, convention, data)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")
         lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")
         trace = _trace(uri, runs)
@@ -161,7 +166,8 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
             lines.append(f"![{title}: channels per layer](figures/{name}_channels.png)")
         lines.append("")
-        lines += _methods_section(name, title, models, _ablations(runs), paper_csv, metric, out, convention)
+        quoted = paper_csv if not generated else None
+        lines += _methods_section(name, title, models, _ablations(runs), quoted, metric, out, convention)
     # The README's results table (scripts/readme_results.py copies it there)
     (out / "readme_results.md").write_text(tables.headline_markdown(headline, profile))
     report = out / "report.md"

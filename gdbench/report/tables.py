@@ -119,6 +119,11 @@ def comparison(models: pd.DataFrame, expected: list[dict], convention: str = "ma
     groups = chosen.groupby(["stage", "method", "target"], sort=True) if not chosen.empty else []
     for (stage, method, target), group in groups:
         row = {"stage": stage, "method": method, "target": target, "n": group["seed"].nunique()}
+        # kept FLOPs as measured on the checkpoints, by the experiment's stop counter (one
+        # definition everywhere: the methods table and the README say the same)
+        reduction = "flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"
+        if reduction in group and not group[reduction].isna().all():
+            row.update(stats.summary(1 - group[reduction], "kept_flops"))
         for metric in COLUMNS:
             if metric not in group or group[metric].isna().all():
                 continue
@@ -149,12 +154,13 @@ def _shown(table: pd.DataFrame) -> list[str]:
 
 def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     metrics = _shown(table)
-    header = ["Stage", "Method", "Kept FLOPs", "n", *(LABELS[m] for m in metrics)]
+    header = ["Stage", "Method", "Target", "Kept FLOPs", "n", *(LABELS[m] for m in metrics)]
     rows = [
         [
             row["stage"],
             row["method"],
             row["target"],
+            stat_cell(row, "kept_flops") if "kept_flops_mean" in row else "",
             str(row["n"]),
             *(_with_verdict(row, m) for m in metrics),
         ]
@@ -335,7 +341,9 @@ def write_methods_table(table: pd.DataFrame, title: str, out_stem: str | Path, m
     )
 
 
-def headline_rows(table: pd.DataFrame, title: str, metric: str, convention: str = "macs") -> list[str]:
+def headline_rows(
+    table: pd.DataFrame, title: str, metric: str, convention: str = "macs", data: str = "real data"
+) -> list[str]:
     """README rows (cells) of one experiment: Gate Decorator fine-tuned at each target, ours beside
     the paper's number where the experiment config has one; kept FLOPs by the experiment's stop
     counter (`convention`), named in the cell."""
@@ -350,6 +358,7 @@ def headline_rows(table: pd.DataFrame, title: str, metric: str, convention: str 
         rows.append(
             [
                 title,
+                data,
                 f"{100 * kept:.1f} % ({'MACs' if convention == 'macs' else convention})",
                 stat_cell(row, metric),
                 stat_cell(row, change, signed=True) if change else "",
@@ -360,7 +369,8 @@ def headline_rows(table: pd.DataFrame, title: str, metric: str, convention: str 
 
 
 def headline_markdown(rows: list[list[str]], profile: str) -> str:
-    header = ["experiment", "kept FLOPs", "pruned, fine-tuned (paper)", "Δ vs baseline (paper)", "seeds"]
+    # the paper's number, where there is one, stands in the cell as "(paper …)": no column is the paper's alone
+    header = ["experiment", "data", "kept FLOPs", "pruned, fine-tuned", "Δ vs baseline", "seeds"]
     intro = (
         f"Profile `{profile}`, Gate Decorator, mean ± std over the seeds, in %; read from MLflow by the report rule."
     )

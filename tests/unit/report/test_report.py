@@ -157,7 +157,7 @@ def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
     paths = tables.write_table(table, "Table 1", tmp_path / "table1")
     markdown = paths[0].read_text()
     assert "92.00 ± 0.71 [85.65, 98.35] (paper 92.00, within)" in markdown
-    assert "| finetune | gd_one_shot | 0.4 | 1 | 62.00 |" in markdown  # one seed: no "± 0.00"
+    assert "| finetune | gd_one_shot | 0.4 | 38.00 | 1 | 62.00 |" in markdown  # kept FLOPs measured; one seed: no "± 0.00"
     assert "multiply-accumulates" in markdown  # the FLOPs convention under every table
     assert r"$\pm$" in paths[2].read_text() and pd.read_csv(paths[1]).shape[0] == 3
 
@@ -205,7 +205,7 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     build_report(uri, resolved, tmp_path / "results" / "test" / "report")
     block = (tmp_path / "results" / "test" / "report" / "readme_results.md").read_text()
     assert (
-        "| Table 1: ResNet-56 on CIFAR-10 | 40.0 % (MACs) | 92.00 ± 0.71 [85.65, 98.35] (paper 92.00, within) "
+        "| Table 1: ResNet-56 on CIFAR-10 | real data | 40.0 % (MACs) | 92.00 ± 0.71 [85.65, 98.35] (paper 92.00, within) "
         "| +1.00 ± 0.71 [-5.35, +7.35] | 2 |" in block
     )
     script = Path(__file__).resolve().parents[3] / "scripts" / "readme_results.py"
@@ -216,6 +216,30 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     readme.write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nafter\n")
     assert module.main(["test", "--readme", str(readme), "--results", str(tmp_path / "results")]) == 0
     assert readme.read_text() == f"# x\n<!-- results:begin -->\n{block.rstrip()}\n<!-- results:end -->\nafter\n"
+
+
+def test_numbers_from_generated_data_say_so_and_never_stand_beside_the_paper_s(store, tmp_path):
+    uri, _ = store
+    paper = tmp_path / "results" / "paper" / "paper_numbers.csv"
+    paper.parent.mkdir(parents=True)
+    paper.write_text(
+        "experiment,table,row,metric,value,source\n"
+        "resnet56_cifar10,Table 1,L1 (Li et al.),flops_reduction,27.6,p\n"
+        "resnet56_cifar10,Table 1,L1 (Li et al.),test_top1_change,0.02,p\n"
+    )
+    experiment = {"expected": EXPECTED, "data": {"dataset": "cifar10"}}
+    for synthetic, out in ((False, "real"), (True, "smoke")):
+        resolved = {"profile": "test", "synthetic_data": synthetic, "results_dir": str(tmp_path / "results"),
+                    "experiments": {"resnet56_cifar10": experiment}}
+        build_report(uri, resolved, tmp_path / out)
+    real, smoke = ((tmp_path / out / "report.md").read_text() for out in ("real", "smoke"))
+    assert "(paper 92.00, within)" in real and "L1 (Li et al.)" in real  # the paper's numbers and its quoted rows
+    assert "Table 1: ResNet-56 on CIFAR-10, generated data (smoke)" in smoke
+    assert "(paper" not in smoke and "L1 (Li et al.)" not in smoke
+    methods = pd.read_csv(tmp_path / "smoke" / "tables" / "resnet56_cifar10_methods.csv")
+    assert (methods["source"].str.startswith("run here")).all()  # nothing quoted in its figure either
+    headline = (tmp_path / "smoke" / "readme_results.md").read_text()
+    assert "| Table 1: ResNet-56 on CIFAR-10 | generated data (smoke) | 40.0 % (MACs) | 92.00 ± 0.71" in headline
 
 
 def test_methods_figure_draws_the_95_percent_intervals(store, monkeypatch, tmp_path):
