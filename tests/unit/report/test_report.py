@@ -157,7 +157,9 @@ def test_markdown_and_latex_show_ours_beside_the_paper(store, tmp_path):
     paths = tables.write_table(table, "Table 1", tmp_path / "table1")
     markdown = paths[0].read_text()
     assert "92.00 ± 0.71 [85.65, 98.35] (paper 92.00, within)" in markdown
-    assert "| finetune | gd_one_shot | 0.4 | 38.00 | 1 | 62.00 |" in markdown  # kept FLOPs measured; one seed: no "± 0.00"
+    assert (
+        "| finetune | gd_one_shot | 0.4 | 38.00 | 1 | 62.00 |" in markdown
+    )  # kept FLOPs measured; one seed: no "± 0.00"
     assert "multiply-accumulates" in markdown  # the FLOPs convention under every table
     assert r"$\pm$" in paths[2].read_text() and pd.read_csv(paths[1]).shape[0] == 3
 
@@ -229,8 +231,12 @@ def test_numbers_from_generated_data_say_so_and_never_stand_beside_the_paper_s(s
     )
     experiment = {"expected": EXPECTED, "data": {"dataset": "cifar10"}}
     for synthetic, out in ((False, "real"), (True, "smoke")):
-        resolved = {"profile": "test", "synthetic_data": synthetic, "results_dir": str(tmp_path / "results"),
-                    "experiments": {"resnet56_cifar10": experiment}}
+        resolved = {
+            "profile": "test",
+            "synthetic_data": synthetic,
+            "results_dir": str(tmp_path / "results"),
+            "experiments": {"resnet56_cifar10": experiment},
+        }
         build_report(uri, resolved, tmp_path / out)
     real, smoke = ((tmp_path / out / "report.md").read_text() for out in ("real", "smoke"))
     assert "(paper 92.00, within)" in real and "L1 (Li et al.)" in real  # the paper's numbers and its quoted rows
