@@ -39,7 +39,10 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from gdbench import stages
 
-    kwargs = {"num_classes": args.num_classes} if args.num_classes else {}
+    from gdbench.data.registry import dataset
+
+    # the dataset's classes unless given: a 10-class default on CIFAR-100 would train a wrong head
+    kwargs = {"num_classes": args.num_classes or dataset(args.dataset).num_classes}
     if args.width_divisor:
         kwargs["width_divisor"] = args.width_divisor
     spec = {
@@ -109,20 +112,60 @@ def ui_command(results: str, host: str, port: int) -> list[str]:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
+    import os
     import subprocess
 
+    store = Path(args.results) / "mlflow.db"
+    if not os.environ.get("MLFLOW_TRACKING_URI") and not store.is_file():
+        print(
+            f"gdbench ui: error: no MLflow store at {store} (a run writes results/mlflow.db); "
+            f"run the DAG first, or pass --results the folder that holds mlflow.db",
+            file=sys.stderr,
+        )
+        return 2
     if args.host != "127.0.0.1":
         print(f"gdbench ui: serving on {args.host}: anyone who reaches this address can read the runs", file=sys.stderr)
     return subprocess.run(ui_command(args.results, args.host, args.port)).returncode
+
+
+class Parser(argparse.ArgumentParser):
+    """Every (sub)command's parser: defaults shown in --help, and an unknown flag reported with the
+    usage of the subcommand it was given to (argparse reports it at the top level)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        default = kwargs.get("default")
+        if kwargs.get("help") is None and not any(default is v for v in (None, False, argparse.SUPPRESS)):
+            kwargs["help"] = "(default: %(default)s)"  # argparse shows no default for a flag without help
+        return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, "_parser"):
+            namespace._parser = self  # the deepest subcommand's parser returns first
+        return namespace, extras
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gdbench")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     from gdbench.data.registry import DATASETS
     from gdbench.models import MODELS
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gdbench", description="Gate Decorator pruning: reproducibility suite (You et al., NeurIPS 2019)."
     )
+    parser.add_argument("--version", action="version", version=f"gdbench {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     flops = commands.add_parser("flops", help="count FLOPs (multiply-accumulates) and parameters of a model")
@@ -170,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="folder for checkpoint.pt, best.pt, model.pt, train.json, evaluate.json and mlflow.db",
     )
-    train.add_argument("--num-classes", type=int, help="default: the model's own")
+    train.add_argument("--num-classes", type=int, help="default: the dataset's number of classes")
     train.add_argument("--pretrained", help="ImageNet backbone weights file (torchvision state dict)")
     train.add_argument("--width-divisor", type=int, help="thin VGG/FCN models (smoke runs)")
     train.add_argument("--epochs", type=int, default=160)
@@ -223,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args, extras = build_parser().parse_known_args(argv)
+    if extras:
+        args._parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return args.run(args, argv) if args.command == "stage" else args.run(args)
     except (ValueError, KeyError, OSError, DataError, FloatingPointError) as error:

@@ -112,6 +112,7 @@ def test_mlflow_ui_binds_to_this_machine_only_by_default(tmp_path):
     from gdbench.cli import ui_command
 
     assert ui_command(str(tmp_path), "127.0.0.1", 5000)[-4:] == ["--host", "127.0.0.1", "--port", "5000"]
+    (tmp_path / "mlflow.db").touch()  # an empty SQLite store (gdbench ui refuses a folder without one)
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gdbench.cli", "ui", "--results", str(tmp_path), "--port", str(port)],

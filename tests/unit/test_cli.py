@@ -58,3 +58,54 @@ def test_data_synth_then_missing_dataset_error_names_the_file(tmp_path):
 
     with pytest.raises(DataError, match="manifest.json is missing"):
         load_cifar(tmp_path, "cifar10", "train")
+
+
+def test_version_defaults_and_a_misspelled_flag_speak_for_the_subcommand(capsys):
+    import pytest
+
+    from gdbench.cli import build_parser, main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("gdbench ")
+    with pytest.raises(SystemExit) as exit_:
+        main(["flops", "resnet20", "--conventoin", "thop"])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert error.startswith("usage: gdbench flops") and "unrecognized arguments: --conventoin thop" in error
+    train = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "(default: 160)" in train and "(default: 0.1)" in train  # --epochs, --lr
+
+
+def test_ui_refuses_a_folder_without_a_store(tmp_path, capsys, monkeypatch):
+    from gdbench.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["ui", "--results", str(tmp_path)]) == 2
+    assert f"no MLflow store at {tmp_path / 'mlflow.db'}" in capsys.readouterr().err
+
+
+def test_train_takes_the_number_of_classes_from_the_dataset(tmp_path, monkeypatch):
+    import pytest
+
+    from gdbench import stages
+    from gdbench.cli import main
+
+    def stop(run, *args, **kwargs):
+        raise RuntimeError(run.spec["model"]["kwargs"])
+
+    monkeypatch.setattr(stages, "train_baseline", stop)
+    with pytest.raises(RuntimeError, match="'num_classes': 100"):
+        main(
+            [
+                "train",
+                "--model",
+                "resnet20",
+                "--dataset",
+                "cifar100",
+                "--data-root",
+                str(tmp_path),
+                "--out",
+                str(tmp_path),
+            ]
+        )

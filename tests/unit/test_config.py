@@ -162,7 +162,7 @@ def test_missing_and_malformed_files_are_named(tmp_path):
         load_yaml(tmp_path / "nowhere.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("train: {lr: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml:2:1: not valid YAML"):  # file, line, column
         load_yaml(broken)
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n")
