@@ -38,7 +38,6 @@ def _cmd_data_prepare(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from gdbench import stages
-
     from gdbench.data.registry import dataset
 
     # the dataset's classes unless given: a 10-class default on CIFAR-100 would train a wrong head
