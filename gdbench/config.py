@@ -126,7 +126,7 @@ def experiment_files(folders: list) -> dict[str, Path]:
 def resolve(config: dict, experiments_dir: str | Path, check=None) -> dict:
     """The run config with every selected experiment loaded, overridden and validated.
     `check(experiment) -> list of problems` adds rules that need the upper floors' tables
-    (gdbench.stages.resolve_run passes the model/dataset fit)."""
+    (gdbench.run_config.resolve_run passes the names and the model/dataset fit)."""
     validate(config, "config", "run config")
     resolved = {key: copy.deepcopy(value) for key, value in config.items() if key != "overrides"}
     # Any configs/experiments/<name>.yaml is an experiment (names are checked against the files,

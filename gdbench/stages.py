@@ -19,62 +19,16 @@ from torch import nn
 
 from gdbench import plugins
 from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict, load_resumable, save_checkpoint
-from gdbench.config import ConfigError, resolve, stage_settings, target_label, validate
+from gdbench.config import stage_settings, target_label
 from gdbench.data import registry
 from gdbench.data.loaders import LoaderConfig
 from gdbench.distributed import barrier, init_from_env, is_main_process, local_device, resolve_device
 from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
-from gdbench.models import MODELS, SEGMENTATION_MODELS, build_model
-from gdbench.pruning.catalog import METHOD_NAMES, plugin_methods
+from gdbench.models import build_model
 from gdbench.track import flush_queue, git_revision, log_stage, queue_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
-
-
-def _model_fits_dataset(experiment: dict) -> list[str]:
-    model, name = experiment["model"]["name"], experiment["data"]["dataset"]
-    dataset = registry.dataset(name)
-    if (model in SEGMENTATION_MODELS) != dataset.segmentation:
-        return [
-            f"model.name {model!r} does not fit data.dataset {name!r} ({dataset.task} "
-            f"needs a {'segmentation model' if dataset.segmentation else 'classifier'})"
-        ]
-    return []
-
-
-def _known_names(experiment: dict, methods: tuple[str, ...]) -> list[str]:
-    """Names the registries must know, built-in or plug-in (schemas check only their spelling)."""
-    problems = []
-    for key, name, known in (
-        ("model.name", experiment["model"]["name"], MODELS),
-        ("data.dataset", experiment["data"]["dataset"], registry.DATASETS),
-    ):
-        if name not in known:
-            problems.append(f"{key}: {name!r} is not allowed; allowed: {', '.join(map(repr, known))} (or a plug-in)")
-    for index, method in enumerate(experiment["methods"]):
-        if method not in methods:
-            problems.append(
-                f"methods.{index}: {method!r} is not allowed; allowed: {', '.join(map(repr, methods))} "
-                f"(or a criterion plug-in)"
-            )
-    return problems or _model_fits_dataset(experiment)
-
-
-def resolve_run(config: dict, experiments_dir: str | Path) -> dict:
-    """The run config validated once, in full: schemas, consistency, that every name is known
-    (plug-ins registered first) and that each model fits its dataset (the dataset table and the
-    model registry). The Snakefile calls this."""
-    validate(config, "config", "run config")
-    declared = config.get("plugins", {})
-    plugins.register(declared)
-    methods = METHOD_NAMES + plugin_methods(declared.get("criteria"))
-    for index, method in enumerate(config["methods"]):
-        if method not in methods:
-            raise ConfigError(
-                f"run config: methods.{index}: {method!r} is not allowed; allowed: {', '.join(map(repr, methods))}"
-            )
-    return resolve(config, experiments_dir, check=lambda experiment: _known_names(experiment, methods))
 
 
 class Run:

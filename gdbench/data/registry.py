@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from gdbench.catalog import CLASSIFICATION, SEGMENTATION
 from gdbench.data import cub, custom, digits, imagenet, voc
 from gdbench.data.cifar import prepare_cifar
 from gdbench.data.loaders import (
@@ -31,8 +32,6 @@ from gdbench.data.loaders import (
     segmentation_loaders,
 )
 from gdbench.data.synthetic import synth_cifar, synth_cub, synth_imagenet, synth_voc
-
-CLASSIFICATION, SEGMENTATION = "classification", "segmentation"
 
 
 def _synth_classification(writer, root, per_class, seed, test_key="test_per_class", **fixed):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from gdbench.catalog import SEGMENTATION_MODELS  # the models that predict a class per pixel
 from gdbench.models.fcn import FCN
 from gdbench.models.resnet_cifar import ResNetCifar, resnet_cifar
 from gdbench.models.vgg import VGG
@@ -59,9 +60,6 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 _BUILT_IN = frozenset(MODELS)
 
-
-# Models that predict a class per pixel (the others predict one per image).
-SEGMENTATION_MODELS = frozenset({"fcn8s_vgg16", "fcn32s_vgg16", "unet_resnet18"})
 
 # ImageNet backbone each model can start from (torchvision state-dict names).
 BACKBONES = {"vgg16m": "vgg16_bn", "resnet50": "resnet50", "fcn8s_vgg16": "vgg16", "fcn32s_vgg16": "vgg16"}

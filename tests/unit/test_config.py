@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from gdbench.config import ConfigError, deep_merge, load_yaml, resolve
-from gdbench.stages import resolve_run
+from gdbench.run_config import resolve_run
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "configs" / "experiments"
@@ -181,10 +181,16 @@ def test_schema_names_match_the_registries():
     """The schema's list of built-in models (whose arguments it checks key by key) and the
     catalog of method names (checked at DAG build without the pruning engine) must not drift
     from the code's registries."""
+    from gdbench import catalog
+    from gdbench.catalog import METHOD_NAMES, TICKTOCK_CRITERIA
     from gdbench.config import schema
+    from gdbench.data.registry import _BUILT_IN as BUILT_IN_DATASETS
+    from gdbench.data.registry import DATASETS
     from gdbench.models import _BUILT_IN
-    from gdbench.pruning.catalog import METHOD_NAMES, TICKTOCK_CRITERIA
     from gdbench.pruning.methods import METHODS, TICK_CRITERIA
+
+    assert set(catalog.MODEL_NAMES) == set(_BUILT_IN)
+    assert catalog.DATASET_TASKS == {name: DATASETS[name].task for name in BUILT_IN_DATASETS}
 
     model = schema("experiment")["properties"]["model"]
     assert set(model["if"]["properties"]["name"]["enum"]) == set(_BUILT_IN)

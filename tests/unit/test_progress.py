@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_a_training_job_s_log_grows_per_epoch_while_it_runs(tmp_path):
     from gdbench.config import deep_merge, load_yaml, write_resolved
-    from gdbench.stages import prepare_data, resolve_run
+    from gdbench.run_config import resolve_run
+    from gdbench.stages import prepare_data
 
     config = deep_merge(load_yaml(REPO / "configs" / "config.yaml"), load_yaml(REPO / "configs" / "digits.yaml"))
     config.update(data_root=str(tmp_path / "data"), overrides={"resnet14_digits": {"train": {"epochs": 8}}})

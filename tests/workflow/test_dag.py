@@ -43,10 +43,11 @@ def test_dry_run_builds_the_full_paper_dag(tmp_path):
     assert job_counts(result.stdout)["scratch"] == 209
 
 
-@pytest.mark.parametrize("profile", ["reduced", "digits"])
-def test_dry_run_builds_the_reduced_and_digits_dags(tmp_path, profile):
-    """configs/reduced.yaml (the paper's experiments on subsets of the real data) and
-    configs/digits.yaml (the real-data benchmark) build their whole DAGs."""
+@pytest.mark.parametrize("profile", ["reduced", "digits", "smoke"])
+def test_dry_run_builds_the_reduced_digits_and_main_job_dags(tmp_path, profile):
+    """configs/reduced.yaml (the paper's experiments on subsets of the real data),
+    configs/digits.yaml (the real-data benchmark) and configs/smoke.yaml (the README's main job,
+    which the workflow tests run with a trimmed digits slice) build their whole DAGs."""
     path = REPO / "configs" / f"{profile}.yaml"
     merged = {**load_yaml(REPO / "configs" / "config.yaml"), **load_yaml(path)}
     resolved = resolve(merged, REPO / "configs" / "experiments")
@@ -55,7 +56,11 @@ def test_dry_run_builds_the_reduced_and_digits_dags(tmp_path, profile):
                        "--configfile", str(REPO / "configs" / "config.yaml"), str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_counts(result.stdout) == _expected_counts(resolved)
-    if profile == "reduced":
+    if profile == "smoke":  # the digits slice issue 17 asks of the main job
+        digits = resolved["experiments"]["resnet14_digits"]
+        assert {"gate_decorator", "l1_norm", "random", "network_slimming", "uniform_shrink"} <= set(digits["methods"])
+        assert len(digits["seeds"]) >= 3 and len(digits["prune"]["save_flops_ratios"]) >= 2
+    elif profile == "reduced":
         assert all(experiment["seeds"] == [0] for experiment in resolved["experiments"].values())
         assert all(e["data"].keys() & {"train_per_class", "train_fraction"} for e in resolved["experiments"].values())
     else:

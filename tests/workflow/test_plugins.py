@@ -66,7 +66,7 @@ def _plugins_config(plugins: dict) -> dict:
 )
 def test_a_bad_plugin_is_named(plugins, message):
     from gdbench.config import ConfigError
-    from gdbench.stages import resolve_run
+    from gdbench.run_config import resolve_run
 
     with pytest.raises(ConfigError, match=message):
         resolve_run(_plugins_config(plugins), REPO / "configs" / "experiments")

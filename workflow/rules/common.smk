@@ -9,6 +9,8 @@ CONDA_ENV = str(Path(workflow.basedir) / "environment.yml")
 # Every job reads the resolved config, but only its own part of it counts: that part is hashed
 # into `settings`, so the file's own modification time must not rerun anything.
 CONFIG_INPUT = ancient(CONFIG_JSON)
+# mlflow.log_at: report: jobs queue their runs, and only the report job opens the store
+QUEUED = RUN["mlflow"].get("log_at", "job") == "report"
 
 
 wildcard_constraints:

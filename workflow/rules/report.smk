@@ -4,6 +4,7 @@ rule report:
     input:
         config=CONFIG_INPUT,
         evaluations=evaluations(),
+        tracking=ancient(f"{R}/tracking_ready.json"),
     output:
         f"{R}/report/summary.md",
         f"{R}/report/report.md",

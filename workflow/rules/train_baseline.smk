@@ -5,8 +5,9 @@ rule train_baseline:
         config=CONFIG_INPUT,
         data=dataset_flag,
         # the store must exist before parallel jobs log; a new experiment re-creates it, which
-        # must not retrain the existing ones
-        tracking=ancient(f"{R}/tracking_ready.json"),
+        # must not retrain the existing ones. Jobs that only queue their runs (log_at: report)
+        # never open it: then the report job waits for it instead, and training starts without it
+        tracking=[] if QUEUED else ancient(f"{R}/tracking_ready.json"),
         # ImageNet backbone weights, placed by hand: missing, the DAG stops before any job runs
         weights=lambda w: spec(w)["model"].get("pretrained") or [],
     output:

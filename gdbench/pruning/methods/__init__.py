@@ -37,8 +37,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gdbench.catalog import MATCHED
 from gdbench.config import dataclass_from_dict
-from gdbench.pruning.catalog import MATCHED
 from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.methods import criteria, depgraph
 from gdbench.pruning.methods.runners import (

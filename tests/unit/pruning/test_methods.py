@@ -333,7 +333,7 @@ def test_unknown_method_and_setting_are_named():
 def test_method_names_and_settings_match_the_registry():
     """The catalog the Snakefile checks names with (no pruning engine loaded) is the registry, and
     the schema's method_settings keys are each method's settings."""
-    from gdbench.pruning.catalog import METHOD_NAMES
+    from gdbench.catalog import METHOD_NAMES
 
     assert set(METHOD_NAMES) == set(METHODS)
     experiment = schema("experiment")["properties"]
