@@ -41,6 +41,23 @@ def _config(**settings):
     )
 
 
+_RUNS: dict = {}
+
+
+@pytest.fixture(scope="module")
+def pruned_run(tmp_path_factory):
+    """`_pruned` with the default settings, run once per method for every test of this module that
+    reads it (a pruning run is read, never changed, by these tests); its save points in its folder."""
+
+    def run(name):
+        if name not in _RUNS:
+            folder = tmp_path_factory.mktemp(name)
+            _RUNS[name] = (*_pruned(name, folder), folder)
+        return _RUNS[name]
+
+    return run
+
+
 def _pruned(name, tmp_path, seed=0, base_width=8, **settings):
     torch.manual_seed(0)
     model = decorate(resnet_cifar(14, 4, base_width=base_width), torch.zeros(SHAPE))
@@ -67,8 +84,8 @@ SCHEDULE_SHARED = {"l1_norm_ticktock", "network_slimming_ticktock", "taylor_bn_t
 @pytest.mark.parametrize(
     "name", sorted(m for m in METHODS if METHODS[m].budget_of is None and m not in SCHEDULE_SHARED)
 )
-def test_each_method_reaches_its_target_keeps_every_layer_and_saves_loadable_points(name, tmp_path):
-    pruner, trace, widths = _pruned(name, tmp_path)
+def test_each_method_reaches_its_target_keeps_every_layer_and_saves_loadable_points(name, pruned_run):
+    pruner, trace, widths, tmp_path = pruned_run(name)
     assert trace[-1]["flops_ratio"] <= 0.45 < max(row["flops_ratio"] for row in trace[:-1])
     for layer_name, layer in gated_layers(pruner.model):
         assert layer.gate.numel() >= floor_channels(widths[layer_name], 0.1), layer_name
@@ -309,17 +326,16 @@ def test_depgraph_sparse_learning_decays_the_grouped_weights():
     assert gate_norms(regularised) < 0.95 * gate_norms(plain)  # the BN scales are in the sparse learning
 
 
-def test_one_shot_ablation_scores_once(tmp_path):
-    _, trace, _ = _pruned("gd_one_shot", tmp_path)
+def test_one_shot_ablation_scores_once(pruned_run):
+    _, trace, _, _ = pruned_run("gd_one_shot")
     phases = [row["phase"] for row in trace]
     assert phases[:2] == ["tock", "score"] and set(phases[2:]) == {"prune"}
 
 
-def test_ablation_settings_reach_the_schedule(tmp_path):
-    pruner, _, _ = _pruned("gd_tick_subset", tmp_path)
-    assert pruner.config.tick_data_fraction == 0.5
-    assert _pruned("gd_no_sparsity", tmp_path / "b")[0].config.gate_l1_weight == 0.0
-    assert _pruned("gd_group_mean", tmp_path / "c")[0].config.group_reduction == "mean"
+def test_ablation_settings_reach_the_schedule(pruned_run):
+    assert pruned_run("gd_tick_subset")[0].config.tick_data_fraction == 0.5
+    assert pruned_run("gd_no_sparsity")[0].config.gate_l1_weight == 0.0
+    assert pruned_run("gd_group_mean")[0].config.group_reduction == "mean"
 
 
 @pytest.mark.reliability("bad config")
@@ -360,10 +376,10 @@ def test_every_method_meets_each_save_point_within_one_percentage_point(name, tm
 
 
 @pytest.mark.parametrize("name", ["gate_decorator", "l1_norm", "network_slimming", "taylor_weights"])
-def test_each_save_point_records_the_training_epochs_spent_to_reach_it(name, tmp_path):
+def test_each_save_point_records_the_training_epochs_spent_to_reach_it(name, pruned_run):
     """The epochs a method trained while pruning (Tocks, Ticks' shares of the data, sparsity
     phases, Taylor rounds) come from its trace, never from its settings."""
-    _, trace, _ = _pruned(name, tmp_path)
+    _, trace, _, tmp_path = pruned_run(name)
     assert trace[-1]["training_epochs"] == pytest.approx(sum(row["epochs"] for row in trace))
     for point in (0.6, 0.45):
         checkpoint = load_checkpoint(tmp_path / checkpoint_name(point))
@@ -380,11 +396,11 @@ def test_each_save_point_records_the_training_epochs_spent_to_reach_it(name, tmp
     assert trace[-1]["training_epochs"] == pytest.approx(expected) and (expected > 0) == (name != "l1_norm")
 
 
-def test_a_criterion_under_tick_tock_keeps_the_schedule_and_replaces_only_the_score(tmp_path):
+def test_a_criterion_under_tick_tock_keeps_the_schedule_and_replaces_only_the_score(pruned_run):
     """l1_norm_ticktock runs Gate Decorator's Tocks and Ticks (same config, same phases) but ranks
     by the filters' L1 norm: the channels it removes differ from Θ's."""
-    ours, ours_trace, _ = _pruned("gate_decorator", tmp_path / "gd")
-    theirs, theirs_trace, _ = _pruned("l1_norm_ticktock", tmp_path / "l1")
+    ours, ours_trace, _, _ = pruned_run("gate_decorator")
+    theirs, theirs_trace, _, _ = pruned_run("l1_norm_ticktock")
     assert theirs.config == ours.config
     assert (
         [row["phase"] for row in theirs_trace[:5]]
