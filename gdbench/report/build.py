@@ -154,7 +154,7 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         lines += [tables.to_markdown(table, heading), ""]
         metric = f"test_{spec.metric}"
         headline += tables.headline_rows(table, TITLES.get(name, name), metric, convention, data)
-        figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops")
+        figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops", convention)
         lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")
         trace = _trace(uri, runs)
         if trace is not None:

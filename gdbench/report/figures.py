@@ -27,9 +27,12 @@ def _save(figure, out_stem: str | Path) -> list[Path]:
     return paths
 
 
-def accuracy_vs_flops(models: pd.DataFrame, metric: str, title: str, out_stem: str | Path) -> int:
-    """One line per (stage, method): mean metric against kept FLOPs, std as error bars; the
-    baseline as a star at 100 %."""
+def accuracy_vs_flops(
+    models: pd.DataFrame, metric: str, title: str, out_stem: str | Path, convention: str = "macs"
+) -> int:
+    """One line per (stage, method): mean metric against kept FLOPs (by `convention`, the
+    experiment's stop counter, as its tables), std as error bars; the baseline as a star at 100 %."""
+    reduction = "flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"
     figure, axes = plt.subplots(figsize=(6, 4))
     series = 0
     baseline = models[models["stage"] == "baseline"]
@@ -44,7 +47,7 @@ def accuracy_vs_flops(models: pd.DataFrame, metric: str, title: str, out_stem: s
         )
         series += 1
     for (stage, method), group in models[models["stage"] != "baseline"].groupby(["stage", "method"]):
-        kept = group.assign(kept=100 * (1 - group["flops_reduction"])).groupby("target")
+        kept = group.assign(kept=100 * (1 - group[reduction])).groupby("target")
         points = kept.agg(kept=("kept", "mean"), mean=(metric, "mean"), std=(metric, "std")).sort_values("kept")
         axes.errorbar(
             points["kept"],
@@ -55,7 +58,7 @@ def accuracy_vs_flops(models: pd.DataFrame, metric: str, title: str, out_stem: s
             label=f"{method} ({stage})",
         )
         series += 1
-    axes.set_xlabel("kept FLOPs (% of the baseline)")
+    axes.set_xlabel(f"kept FLOPs ({'MACs' if convention == 'macs' else convention}, % of the baseline)")
     axes.set_ylabel(f"{metric.replace('test_', 'test ')} (%)")
     axes.set_title(title)
     axes.legend(fontsize=8)

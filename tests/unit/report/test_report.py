@@ -221,6 +221,25 @@ def test_readme_results_table_comes_from_the_report(store, tmp_path):
     assert readme.read_text() == f"# x\n<!-- results:begin -->\n{block.rstrip()}\n<!-- results:end -->\nafter\n"
 
 
+def test_the_accuracy_figure_counts_kept_flops_as_the_tables_do(store, monkeypatch, tmp_path):
+    """One definition of kept FLOPs: under flops_convention thop the figure's x is the thop count
+    (the test store's thop reductions are its MACs ones less 0.5 pp)."""
+    uri, _ = store
+    models = tables.per_seed(stage_runs(uri, "resnet56_cifar10", "test"))
+    drawn = {}
+    original = figures.plt.Axes.errorbar
+
+    def errorbar(self, x, y, yerr=None, **kwargs):
+        drawn[kwargs["label"]] = list(x)
+        return original(self, x, y, yerr=yerr, **kwargs)
+
+    monkeypatch.setattr(figures.plt.Axes, "errorbar", errorbar)
+    for convention in ("macs", "thop"):
+        figures.accuracy_vs_flops(models, "test_top1", "t", tmp_path / convention, convention)
+        drawn[convention] = drawn.pop("gd_one_shot (finetune)")
+    assert drawn["macs"] == pytest.approx([38.0]) and drawn["thop"] == pytest.approx([38.5])
+
+
 def test_numbers_from_generated_data_say_so_and_never_stand_beside_the_paper_s(store, tmp_path):
     uri, _ = store
     paper = tmp_path / "results" / "paper" / "paper_numbers.csv"
