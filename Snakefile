@@ -34,3 +34,13 @@ rule all:
     input:
         f"{R}/report/report.md",
     default_target: True
+
+
+onerror:
+    # a stopped DAG ends the profile's parent runs FAILED, never leaving them RUNNING
+    from gdbench.track import end_parents, run_uri
+
+    try:
+        end_parents(run_uri(RUN), list(EXPERIMENTS), RUN["profile"], "FAILED")
+    except Exception as error:  # the store may not exist yet (a failure before init_tracking)
+        print(f"gdbench: parent runs not ended: {error}", file=sys.stderr)

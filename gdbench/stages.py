@@ -27,7 +27,7 @@ from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import build_model
-from gdbench.track import flush_queue, git_revision, log_stage, queue_stage, run_uri
+from gdbench.track import end_parents, flush_queue, git_revision, log_stage, queue_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
 
@@ -515,6 +515,8 @@ def report(config: dict, out_dir: Path) -> None:
     if queue is not None:
         print(f"report: logged {flush_queue(run_uri(config), queue)} queued runs to MLflow")
     build_report(run_uri(config), config, out_dir)
+    # the report is the DAG's last job: the parent runs end with it
+    end_parents(run_uri(config), list(config["experiments"]), config["profile"], "FINISHED")
 
 
 def prepare_data(config: dict, dataset: str, flag: Path, per_class: int | None = None) -> None:

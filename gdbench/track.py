@@ -87,6 +87,19 @@ def init_store(uri: str, experiments: list[str], profile: str) -> None:
         _parent_run_id(client, _experiment_id(client, name), profile)
 
 
+def end_parents(uri: str, experiments: list[str], profile: str, status: str) -> None:
+    """End the profile's parent runs (FINISHED after the report job, FAILED when the DAG stops on
+    an error), so that none stays RUNNING once the DAG is over; a later run of the DAG logs its
+    jobs under the same parents and ends them again."""
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return  # no store yet: no parent run to end
+    client = _client(uri)
+    for name in experiments:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            client.set_terminated(_parent_run_id(client, experiment.experiment_id, profile), status)
+
+
 def flatten(values: dict, prefix: str = "") -> dict[str, str]:
     """{'train': {'lr': 0.1}} -> {'train.lr': '0.1'}: MLflow params are flat strings."""
     flat = {}

@@ -74,3 +74,29 @@ def test_a_queued_run_whose_artifact_is_gone_is_named(tmp_path):
     artifact.unlink()
     with pytest.raises(FileNotFoundError, match=r"'train/seed0' lists missing artifacts .*model\.pt"):
         flush_queue(uri, tmp_path / "q")
+
+
+def test_parent_runs_end_when_the_dag_does(tmp_path):
+    """A profile's parent runs are RUNNING while its jobs log under them and end with the report
+    job (FINISHED) or a failed DAG (FAILED); never left RUNNING once the DAG is over (issue 13)."""
+    from mlflow.tracking import MlflowClient
+
+    from gdbench.track import end_parents, tracking_uri
+
+    uri = tracking_uri(tmp_path)
+    end_parents(uri, ["resnet56_cifar10"], "smoke", "FINISHED")  # no store yet: nothing to end
+    assert not (tmp_path / "mlflow.db").exists()
+    init_store(uri, ["resnet56_cifar10", "fcn8s_voc"], "smoke")
+    client = MlflowClient(uri)
+
+    def statuses():
+        ids = [client.get_experiment_by_name(n).experiment_id for n in ("resnet56_cifar10", "fcn8s_voc")]
+        return {r.info.status for r in client.search_runs(ids, "tags.`gdbench.role` = 'parent'")}
+
+    assert statuses() == {"RUNNING"}
+    log_stage(uri, "resnet56_cifar10", "smoke", "train_baseline/resnet56_cifar10/seed0", params={"seed": 0}, metrics={})
+    end_parents(uri, ["resnet56_cifar10", "fcn8s_voc"], "smoke", "FINISHED")
+    assert statuses() == {"FINISHED"}
+    end_parents(uri, ["resnet56_cifar10", "fcn8s_voc"], "smoke", "FAILED")
+    assert statuses() == {"FAILED"}
+    assert len(stage_runs(uri, "resnet56_cifar10", "smoke")) == 1  # the job's run, under the same parent

@@ -85,6 +85,12 @@ def test_mlflow_holds_one_run_per_stage_of_every_job(smoke):
         assert (frame["tags.mlflow.parentRunId"].nunique()) == 1  # all under the profile's parent run
         assert {"tags.git_revision", "tags.seed", "tags.device", "tags.torch"} <= set(frame.columns)
         assert {"params.run.profile", "params.experiment.train.lr"} <= set(frame.columns)  # the resolved config
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    ids = [client.get_experiment_by_name(name).experiment_id for name in resolved["experiments"]]
+    parents = client.search_runs(ids, "tags.`gdbench.role` = 'parent'")
+    assert len(parents) == len(ids) and {r.info.status for r in parents} == {"FINISHED"}  # ended with the report
 
 
 def test_report_compares_every_method_and_wraps_into_one_html_file(smoke):
