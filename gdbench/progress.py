@@ -41,7 +41,8 @@ def write(what: str, where: str, metrics: dict, started: float, done: float | No
     elapsed = time.monotonic() - started
     remaining = f"  remaining ~{clock(elapsed * (1 - done) / done)}" if done and 0 < done < 1 else ""
     prefix = f"[{_JOB['label']}] " if _JOB["label"] else ""
-    line = f"{prefix}{what} {where}  {_metrics(metrics)}  elapsed {clock(elapsed)}{remaining}".replace("    ", "  ")
+    parts = [f"{prefix}{what} {where}", _metrics(metrics), f"elapsed {clock(elapsed)}{remaining}"]
+    line = "  ".join(part for part in parts if part)
     tqdm.write(line, file=sys.stderr)
     sys.stderr.flush()
     return line

@@ -11,10 +11,6 @@ from gdbench.catalog import DATASET_TASKS, METHOD_NAMES, MODEL_NAMES, SEGMENTATI
 from gdbench.config import ConfigError, resolve, validate
 
 
-def _task(dataset: str, plugin_tasks: dict[str, str]) -> str:
-    return DATASET_TASKS.get(dataset) or plugin_tasks[dataset]
-
-
 def _problems(experiment: dict, models: tuple, datasets: dict, methods: tuple) -> list[str]:
     """Names the registries must know (schemas check only their spelling), then the fit."""
     problems = []

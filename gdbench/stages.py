@@ -38,15 +38,13 @@ class Run:
     declared parts) can never miss a setting the job uses."""
 
     def __init__(self, config: dict, experiment: str, stage: str, method: str | None = None):
-        self._view(stage_settings(config, experiment, stage, method), run_uri(config))
+        settings = stage_settings(config, experiment, stage, method)
+        # the plug-ins this job uses (part of its settings), before the registries are read
+        plugins.register(settings.run.get("plugins"))
+        self._view(settings, run_uri(config))
         self.queue_dir = queue_dir(config)
 
     def _view(self, settings, tracking_uri: str) -> None:
-        # the plug-ins this job uses (part of its settings), before the registries are read
-        plugins.register(settings.run.get("plugins"))
-        self._set_view(settings, tracking_uri)
-
-    def _set_view(self, settings, tracking_uri: str) -> None:
         self.settings, self.tracking_uri = settings, tracking_uri
         self.name, self.spec, self.stage = settings.experiment, settings, settings.stage
         self.profile, self.data_root = settings.run["profile"], settings.run["data_root"]
