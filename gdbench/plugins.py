@@ -5,8 +5,8 @@ method or dataset"; the worked example is examples/gdbench_example.py):
     plugins:
       python_path: [examples]                        # folders put on sys.path, from the working directory
       models:   {tiny_cnn: "gdbench_example:tiny_cnn"}        # factory(**model.kwargs) -> nn.Module
-      criteria: {bn_shift: "gdbench_example:bn_shift"}        # score(pruner) -> one vector per group
-      datasets: {moons: "gdbench_example:moons"}              # num_classes, prepare(root), load(root, split)
+      criteria: {filter_l2: "gdbench_example:filter_l2"}      # score(pruner) -> one vector per group
+      datasets: {bars: "gdbench_example:bars"}                # num_classes, prepare(root), load(root, split)
 
 A criterion becomes two methods, `<name>` (one-shot) and `<name>_ticktock` (under Tick-Tock), on the
 same engine, floors, FLOPs target and save points as the built-in ones. The Snakefile and every
