@@ -22,6 +22,7 @@ CONFIG_JSON = write_resolved(RUN, f"{R}/config.json")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare_data.smk"
+include: "workflow/rules/fetch_weights.smk"
 include: "workflow/rules/init_tracking.smk"
 include: "workflow/rules/train_baseline.smk"
 include: "workflow/rules/prune.smk"

@@ -57,3 +57,14 @@ METHOD_NAMES = (
 def plugin_methods(criteria: dict | None) -> tuple[str, ...]:
     """The methods a run config's criterion plug-ins add: each one-shot and under Tick-Tock."""
     return tuple(m for name in (criteria or {}) for m in (name, f"{name}_ticktock"))
+
+
+# ImageNet backbone weights the `fetch_weights` rule may download: file name -> torchvision's
+# weights enum, whose URL ends in that name (tests/unit/test_pretrained.py holds them equal). The
+# name's last part is the file's sha256 prefix, torchvision's convention, checked on download.
+TORCHVISION_WEIGHTS = {
+    "vgg16_bn-6c64b313.pth": "VGG16_BN_Weights.IMAGENET1K_V1",
+    "vgg16-397923af.pth": "VGG16_Weights.IMAGENET1K_V1",
+    "resnet50-0676ba61.pth": "ResNet50_Weights.IMAGENET1K_V1",
+    "resnet50-11ad3fa6.pth": "ResNet50_Weights.IMAGENET1K_V2",
+}

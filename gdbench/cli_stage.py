@@ -42,6 +42,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--flag", required=True, help="file written when done")
     parser.add_argument("--per-class", type=int, help="generated images per class")
+    parser = stages.add_parser(
+        "fetch_weights", help="download ImageNet backbone weights through torchvision's weights API (hash-checked)"
+    )
+    parser.add_argument("--file", required=True, help="torchvision's file name, e.g. vgg16_bn-6c64b313.pth")
+    parser.add_argument("--out", required=True, help="where to write it")
+    parser.set_defaults(run=_fetch_weights)
     parser = common("init_tracking", "create the MLflow store and experiments before parallel jobs", experiment=False)
     parser = common("train_baseline", "train the unpruned model (validation-selected)")
     parser.add_argument("--seed", type=int, required=True)
@@ -109,6 +115,18 @@ def _in_gpu_slots(args: argparse.Namespace, config: dict, argv: list[str]) -> in
                 "gdbench.cli",
             ]
         return subprocess.run([*launcher, *child_argv], env=dict(os.environ)).returncode
+
+
+def _fetch_weights(args: argparse.Namespace, argv: list[str]) -> int:
+    from gdbench.models.pretrained import WeightsError, fetch_weights
+
+    try:
+        fetch_weights(args.file, Path(args.out))
+    except WeightsError as error:  # offline, or a file that is not the one named: say where it goes
+        print(f"gdbench stage fetch_weights: {error}", file=sys.stderr)
+        return 1
+    print(f"gdbench stage fetch_weights: {args.out} written, sha256 checked", file=sys.stderr)
+    return 0
 
 
 def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:

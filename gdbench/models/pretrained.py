@@ -1,21 +1,67 @@
 """ImageNet weights for backbones, always from a file the config names; never downloaded at
 construction. Files are torchvision state dicts (e.g. `vgg16_bn-6c64b313.pth`,
-`vgg16-397923af.pth`, `resnet50-11ad3fa6.pth`) loaded with weights_only=True."""
+`vgg16-397923af.pth`) loaded with weights_only=True. `fetch_weights` (the DAG's fetch_weights
+rule) downloads one through torchvision's weights API, with its hash check."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+import urllib.error
 from pathlib import Path
 
 import torch
+import torchvision
 from torch import nn
 
+from gdbench.catalog import TORCHVISION_WEIGHTS
 from gdbench.models.fcn import FCN
 
 TORCHVISION_FILES = {
     "vgg16_bn": "vgg16_bn-6c64b313.pth",
     "vgg16": "vgg16-397923af.pth",
-    "resnet50": "resnet50-11ad3fa6.pth",
+    "resnet50": "resnet50-0676ba61.pth",  # IMAGENET1K_V1, the weights of the paper's time
 }
+
+
+class WeightsError(RuntimeError):
+    """A weights file cannot be fetched or does not match its hash; the message names the file."""
+
+
+def weights_url(file_name: str) -> str:
+    """torchvision's download address of `file_name`, from its weights API."""
+    if file_name not in TORCHVISION_WEIGHTS:
+        known = ", ".join(TORCHVISION_WEIGHTS)
+        raise WeightsError(f"no torchvision weights file is named {file_name!r}; known: {known}")
+    return torchvision.models.get_weight(TORCHVISION_WEIGHTS[file_name]).url
+
+
+def download_weights(url: str, target: Path) -> Path:
+    """Download `url` to `target` atomically, checking the sha256 prefix its file name carries
+    (torchvision's `<name>-<sha256[:8]>.pth`, as torch.hub.load_state_dict_from_url checks it)."""
+    target = Path(target)
+    hash_prefix = target.stem.rsplit("-", 1)[-1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(handle)
+    by_hand = (
+        f"download {url} on a machine that has internet and place it at {target} "
+        f"(its sha256 begins {hash_prefix}), or point the config's model.pretrained at a copy"
+    )
+    try:
+        torch.hub.download_url_to_file(url, partial, hash_prefix=hash_prefix, progress=False)
+        os.replace(partial, target)
+    except (urllib.error.URLError, OSError) as error:
+        raise WeightsError(f"cannot download {target.name} ({getattr(error, 'reason', error)}): {by_hand}") from error
+    except RuntimeError as error:  # torch.hub's "invalid hash value"
+        raise WeightsError(f"{url} does not match the sha256 prefix {hash_prefix} ({error}): {by_hand}") from error
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return target
+
+
+def fetch_weights(file_name: str, target: Path) -> Path:
+    return download_weights(weights_url(file_name), target)
 
 
 def read_weights(path: str | Path, architecture: str) -> dict[str, torch.Tensor]:
@@ -23,8 +69,8 @@ def read_weights(path: str | Path, architecture: str) -> dict[str, torch.Tensor]
     if not path.is_file():
         raise FileNotFoundError(
             f"pretrained weights not found at {path}: place torchvision's ImageNet {architecture} "
-            f"state dict ({TORCHVISION_FILES.get(architecture, 'a .pth file')}) there, or change "
-            f"the config's pretrained path"
+            f"state dict ({TORCHVISION_FILES.get(architecture, 'a .pth file')}) there (the DAG's "
+            f"fetch_weights rule downloads it into weights/), or change the config's pretrained path"
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -11,6 +11,10 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
     """Jobs per rule, counted from the config independently of the rules."""
     counts = {"prepare_data": len({e["data"]["dataset"] for e in resolved["experiments"].values()}),
               "init_tracking": 1, "report": 1, "all": 1}
+    fetched = {e["model"]["pretrained"] for e in resolved["experiments"].values()
+               if (e["model"].get("pretrained") or "").startswith("weights/")}
+    if fetched:  # torchvision's ImageNet weights, downloaded by the fetch_weights rule
+        counts["fetch_weights"] = len(fetched)
     for experiment in resolved["experiments"].values():
         seeds, methods = len(experiment["seeds"]), len(experiment["methods"])
         targets = len(experiment["prune"]["save_flops_ratios"])
@@ -22,22 +26,14 @@ def _expected_counts(resolved: dict) -> dict[str, int]:
     return counts
 
 
-def _place_weights(workdir, resolved):
-    """Stand-ins for the ImageNet weights the paper run needs (placed by hand in real use)."""
-    for experiment in resolved["experiments"].values():
-        if experiment["model"].get("pretrained"):
-            path = workdir / experiment["model"]["pretrained"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
-
-
 def test_dry_run_builds_the_full_paper_dag(tmp_path):
-    _place_weights(tmp_path, resolve(load_yaml(REPO / "configs" / "config.yaml"), REPO / "configs" / "experiments"))
+    """In a fresh folder, with no weights placed: the fetch_weights rule plans their download."""
     result = snakemake(tmp_path, "-n", "--cores", "all", "--resources", "gpu=4",
                        "--configfile", str(REPO / "configs" / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     resolved = resolve(load_yaml(REPO / "configs" / "config.yaml"), REPO / "configs" / "experiments")
     assert job_counts(result.stdout) == _expected_counts(resolved)
+    assert job_counts(result.stdout)["fetch_weights"] == 2  # vgg16_bn (CUB-200) and vgg16 (FCN)
     # Scratch-E/B for every pruned architecture: ResNet-56 13 methods × 3 seeds × 2 targets × 2 = 156,
     # VGG-16-M/CIFAR-100 2 × 3 × 1 × 2 = 12, CUB 9 × 1 × 4 × 1 = 36, ResNet-50 and FCN 5
     assert job_counts(result.stdout)["scratch"] == 209
@@ -51,7 +47,6 @@ def test_dry_run_builds_the_reduced_digits_and_main_job_dags(tmp_path, profile):
     path = REPO / "configs" / f"{profile}.yaml"
     merged = {**load_yaml(REPO / "configs" / "config.yaml"), **load_yaml(path)}
     resolved = resolve(merged, REPO / "configs" / "experiments")
-    _place_weights(tmp_path, resolved)
     result = snakemake(tmp_path, "-n", "--cores", "all", "--resources", "gpu=1",
                        "--configfile", str(REPO / "configs" / "config.yaml"), str(path))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -88,6 +83,7 @@ def test_misspelled_key_fails_at_dag_build_naming_it(tmp_path):
 
 @pytest.mark.reliability("bad config")
 def test_missing_weights_file_stops_the_dag_before_any_job_naming_it(tmp_path):
+    """A weights path no rule makes (not one of torchvision's files under weights/)."""
     config = tmp_path / "weights.yaml"
     config.write_text("experiments: [vgg16m_cub200]\n"
                       "overrides:\n  vgg16m_cub200: {model: {pretrained: weights/missing_vgg16_bn.pth}}\n")

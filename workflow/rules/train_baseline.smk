@@ -8,7 +8,8 @@ rule train_baseline:
         # must not retrain the existing ones. Jobs that only queue their runs (log_at: report)
         # never open it: then the report job waits for it instead, and training starts without it
         tracking=[] if QUEUED else ancient(f"{R}/tracking_ready.json"),
-        # ImageNet backbone weights, placed by hand: missing, the DAG stops before any job runs
+        # ImageNet backbone weights: the fetch_weights rule downloads torchvision's files into
+        # weights/; any other path is placed by hand, and missing it stops the DAG before any job
         weights=lambda w: spec(w)["model"].get("pretrained") or [],
     output:
         model=f"{R}/{{experiment}}/baseline/seed{{seed}}/train/model.pt",
