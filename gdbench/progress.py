@@ -12,12 +12,25 @@ import time
 
 from tqdm.auto import tqdm
 
-_JOB = {"label": ""}
+_JOB = {"label": "", "sink": None}
 
 
 def set_job(label: str) -> None:
     """Name the job every later line starts with (e.g. 'finetune resnet14_digits l1_norm 0.3 seed0')."""
     _JOB["label"] = label
+
+
+def set_sink(sink) -> None:
+    """`sink(series, step, row)` receives every row `record` is given (gdbench.track.LiveRun.record:
+    the job's MLflow run while it runs); None: rows go nowhere but the progress lines."""
+    _JOB["sink"] = sink
+
+
+def record(series: str, step: int, row: dict) -> None:
+    """A loop's row of metrics for its step (epoch k, pruning step k), to the sink if one is set.
+    `series` names the loop: "train" for fit's epochs, "prune" for the pruning engine's steps."""
+    if _JOB["sink"] is not None:
+        _JOB["sink"](series, step, row)
 
 
 def clock(seconds: float) -> str:

@@ -8,6 +8,7 @@ of results) and logs one MLflow run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gdbench import plugins
+from gdbench import plugins, progress
 from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict, load_resumable, save_checkpoint
 from gdbench.config import stage_settings, target_label
 from gdbench.data import registry
@@ -27,7 +28,7 @@ from gdbench.env import environment_record
 from gdbench.evaluate import evaluate_classifier, evaluate_segmentation
 from gdbench.flops import count_flops
 from gdbench.models import build_model
-from gdbench.track import end_parents, flush_queue, git_revision, log_stage, queue_stage, run_uri
+from gdbench.track import LiveRun, end_parents, flush_queue, git_revision, log_stage, queue_stage, run_uri
 from gdbench.train import FinetuneConfig, TrainConfig, fit, training_identity
 
 
@@ -43,6 +44,7 @@ class Run:
         plugins.register(settings.run.get("plugins"))
         self._view(settings, run_uri(config))
         self.queue_dir = queue_dir(config)
+        self._live: LiveRun | None = None
 
     def _view(self, settings, tracking_uri: str) -> None:
         self.settings, self.tracking_uri = settings, tracking_uri
@@ -54,7 +56,7 @@ class Run:
         """This job's view narrowed to `stage`'s parts (see StageSettings.narrow)."""
         view = object.__new__(Run)
         view._view(self.settings.narrow(stage), self.tracking_uri)
-        view.queue_dir = self.queue_dir
+        view.queue_dir, view._live = self.queue_dir, None
         return view
 
     def identity(self, seed: int) -> dict:
@@ -93,13 +95,36 @@ class Run:
             )
         return nn.CrossEntropyLoss(), evaluate_classifier, self.dataset.metric
 
-    def log(self, stage_key: str, device, *, params: dict, metrics: dict, history=None, artifacts=()) -> None:
+    @contextlib.contextmanager
+    def live(self, stage_key: str, series: str, lineage: dict):
+        """This job's MLflow run, opened now and ended by `log`, so that the rows of its loops reach
+        the store while it runs (gdbench.track.LiveRun; `series`: the loop whose rows are the
+        job's history). With mlflow.log_at: report jobs open no store: their runs reach it at the
+        report job, all at once."""
+        if self.queue_dir is not None or not is_main_process():
+            yield
+            return
+        self._live = LiveRun(self.tracking_uri, self.name, self.profile, stage_key, series, lineage)
+        progress.set_sink(self._live.record)
+        try:
+            yield
+        except BaseException:
+            self._live.fail()  # the run says the job failed; a rerun replaces it
+            raise
+        finally:
+            progress.set_sink(None)
+            self._live = None
+
+    def log(
+        self, stage_key: str, device, *, params: dict, metrics: dict, lineage: dict, history=None, artifacts=()
+    ) -> None:
         if not is_main_process():
             return
         tags = {
             "git_revision": git_revision(Path(__file__).parent),
             **environment_record(device),
             **({"seed": params["seed"]} if "seed" in params else {}),
+            **lineage,
         }
         subsets = getattr(self, "subsets", None)
         run = {
@@ -109,10 +134,27 @@ class Run:
             "tags": tags,
             "artifacts": list(artifacts),
         }
-        if self.queue_dir is not None:  # mlflow.log_at: report (gdbench.track)
+        if self._live is not None and self._live.stage_key == stage_key:
+            self._live.close(**run)
+        elif self.queue_dir is not None:  # mlflow.log_at: report (gdbench.track)
             queue_stage(self.queue_dir, self.name, self.profile, stage_key, **run)
         else:
             log_stage(self.tracking_uri, self.name, self.profile, stage_key, **run)
+
+
+def lineage_tags(experiment: str, seed: int, method: str = "", target: float | None = None, stage: str = "") -> dict:
+    """Tags that link the MLflow runs of one model. `gdbench.lineage` is on every run that starts
+    from one baseline (its training and evaluation, each method's pruning, fine-tuning,
+    Scratch-E/B and their evaluations); `gdbench.method` ('baseline' for the baseline's) and
+    `gdbench.target` narrow it; `gdbench.model` is on one model's training run and its evaluation."""
+    method = method or "baseline"
+    tags = {"gdbench.lineage": f"{experiment}/seed{seed}", "gdbench.method": method}
+    if target is not None:
+        tags["gdbench.target"] = target_label(target)
+        tags["gdbench.model"] = f"{experiment}/{method}/{target_label(target)}/{stage}/seed{seed}"
+    elif method == "baseline":
+        tags["gdbench.model"] = f"{experiment}/baseline/seed{seed}"
+    return tags
 
 
 def queue_dir(config: dict) -> Path | None:
@@ -182,7 +224,14 @@ def _train_selected(
 
 
 def _finish_training(
-    run: Run, stage_key: str, model: nn.Module, history: list[dict], out_dir: Path, device, params: dict
+    run: Run,
+    stage_key: str,
+    model: nn.Module,
+    history: list[dict],
+    out_dir: Path,
+    device,
+    params: dict,
+    lineage: dict,
 ) -> dict:
     count = count_flops(model, model.example_input_shape[1:])
     protocol = run.spec["data"].get("protocol", "paper")
@@ -207,6 +256,7 @@ def _finish_training(
         params={**params, "protocol": protocol, "selected": result["selected"]},
         history=history,
         metrics=metrics,
+        lineage=lineage,
     )
     barrier()  # every rank returns once rank 0's files exist
     return result
@@ -249,10 +299,10 @@ def train_baseline(run: Run, seed: int, out_dir: Path, device: str = "auto", eva
     torch.manual_seed(seed)
     model = run.model().to(device)
     training = TrainConfig.from_dict(run.spec["train"])
-    history = _train_selected(run, model, training, out_dir, device, seed)
-    result = _finish_training(
-        run, f"train_baseline/{run.name}/seed{seed}", model, history, out_dir, device, {"seed": seed}
-    )
+    stage_key, lineage = f"train_baseline/{run.name}/seed{seed}", lineage_tags(run.name, seed)
+    with run.live(stage_key, "train", lineage):
+        history = _train_selected(run, model, training, out_dir, device, seed)
+        result = _finish_training(run, stage_key, model, history, out_dir, device, {"seed": seed}, lineage)
     if evaluated:
         _evaluate_trained(run, "baseline", seed, out_dir, None, device)
     return result
@@ -287,25 +337,29 @@ def prune(run: Run, method: str, seed: int, baseline: Path, out_dir: Path, devic
         evaluate=lambda m: evaluate(m, batches["monitor"], device)[key],
         identity=run.identity(seed),
     )
-    trace = pruner.run()
-    write_trace(trace, out_dir / "trace.csv")
-    result = {
-        "method": method,
-        "steps": pruner.ticks,
-        "final_flops_ratio": trace[-1]["flops_ratio"],
-        "saved": {target_label(k): str(v) for k, v in pruner.saved.items()},
-        # what the trace's accuracy column was measured on (never used to select anything)
-        "trace_accuracy_on": "validation split" if "val" in batches else "a fixed subset of the training split",
-    }
-    (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
-    run.log(
-        f"prune/{run.name}/{method}/seed{seed}",
-        device,
-        params={"seed": seed, "method": method, "ablation_of": METHODS[method].ablation_of or "none"},
-        history=trace,
-        metrics={"steps": pruner.ticks, "final_flops_ratio": result["final_flops_ratio"]},
-        artifacts=[out_dir / "trace.csv"],
-    )
+    stage_key, lineage = f"prune/{run.name}/{method}/seed{seed}", lineage_tags(run.name, seed, method)
+    with run.live(stage_key, "prune", lineage):  # the trace's rows reach MLflow per pruning step
+        trace = pruner.run()
+        write_trace(trace, out_dir / "trace.csv")
+        result = {
+            "method": method,
+            "steps": pruner.ticks,
+            "final_flops_ratio": trace[-1]["flops_ratio"],
+            "saved": {target_label(k): str(v) for k, v in pruner.saved.items()},
+            # what the trace's accuracy column was measured on (never used to select anything)
+            "trace_accuracy_on": "validation split" if "val" in batches else "a fixed subset of the training split",
+        }
+        (out_dir / "prune.json").write_text(json.dumps(result, indent=2))
+        run.log(
+            stage_key,
+            device,
+            params={"seed": seed, "method": method, "ablation_of": METHODS[method].ablation_of or "none"},
+            history=trace,
+            metrics={"steps": pruner.ticks, "final_flops_ratio": result["final_flops_ratio"]},
+            # the save points too: the checkpoints every fine-tuning and Scratch-E/B run starts from
+            artifacts=[out_dir / "trace.csv", *(Path(path) for _, path in sorted(pruner.saved.items()))],
+            lineage=lineage,
+        )
     return result
 
 
@@ -341,16 +395,12 @@ def finetune(
         reference = load_checkpoint(budget_of).get("training_epochs", 0.0)
         epochs = matched_epochs(epochs, checkpoint.get("training_epochs", 0.0), reference)
     training = dataclasses.replace(finetuning, epochs=epochs).training()
-    history = _train_selected(run, model, training, out_dir, device, seed, finetuning.batch_size)
-    result = _finish_training(
-        run,
-        f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}",
-        model,
-        history,
-        out_dir,
-        device,
-        {"seed": seed, "method": method, "target": target, "epochs": training.epochs},
-    )
+    stage_key = f"finetune/{run.name}/{method}/{target_label(target)}/seed{seed}"
+    lineage = lineage_tags(run.name, seed, method, target, "finetune")
+    with run.live(stage_key, "train", lineage):
+        history = _train_selected(run, model, training, out_dir, device, seed, finetuning.batch_size)
+        params = {"seed": seed, "method": method, "target": target, "epochs": training.epochs}
+        result = _finish_training(run, stage_key, model, history, out_dir, device, params, lineage)
     if baseline is not None:
         # training after the baseline: the pruning run's, up to this save point, and this job's
         spent = {"epochs_after_baseline": checkpoint.get("training_epochs", 0.0) + len(history)}
@@ -411,16 +461,12 @@ def scratch(
     training = TrainConfig.from_dict(  # milestones at the same shares of the schedule, truncated (Liu et al.)
         {**run.spec["train"], "epochs": epochs, "milestones": [int(m * scale) for m in base.milestones]}
     )
-    history = _train_selected(run, model, training, out_dir, device, seed)
-    result = _finish_training(
-        run,
-        f"{variant}/{run.name}/{method}/{target_label(target)}/seed{seed}",
-        model,
-        history,
-        out_dir,
-        device,
-        {"seed": seed, "method": method, "target": target, "variant": variant, "epochs": epochs},
-    )
+    stage_key = f"{variant}/{run.name}/{method}/{target_label(target)}/seed{seed}"
+    lineage = lineage_tags(run.name, seed, method, target, variant)
+    with run.live(stage_key, "train", lineage):
+        history = _train_selected(run, model, training, out_dir, device, seed)
+        params = {"seed": seed, "method": method, "target": target, "variant": variant, "epochs": epochs}
+        result = _finish_training(run, stage_key, model, history, out_dir, device, params, lineage)
     if baseline is not None:
         _evaluate_trained(run, variant, seed, out_dir, baseline, device, method, target)
     return result
@@ -486,6 +532,7 @@ def evaluate(
             "target": "none" if target is None else target,
         },
         artifacts=[model_path, out_dir / "architecture.json"],
+        lineage=lineage_tags(run.name, seed, method, target, stage),
     )
     return result
 

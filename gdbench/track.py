@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -129,21 +130,9 @@ def git_revision(directory: str | Path = ".") -> str:
         return "unknown"
 
 
-def log_stage(
-    uri: str,
-    experiment: str,
-    profile: str,
-    stage_key: str,
-    *,
-    params: dict,
-    metrics: dict[str, float],
-    history: list[dict] | None = None,
-    tags: dict | None = None,
-    artifacts: list[Path] = (),
-) -> str:
-    """Log one DAG job as a child run; an earlier run of the same job is deleted first."""
-    from mlflow.entities import Metric, Param
-
+def open_run(uri: str, experiment: str, profile: str, stage_key: str, tags: dict | None = None) -> str:
+    """A RUNNING child run for one DAG job under the profile's parent; an earlier run of the
+    same job is deleted first (a job that runs again replaces its run)."""
     client = _client(uri)
     experiment_id = _experiment_id(client, experiment)
     parent = _parent_run_id(client, experiment_id, profile)
@@ -158,18 +147,46 @@ def log_stage(
         "mlflow.parentRunId": parent,
         **{k: str(v) for k, v in (tags or {}).items()},
     }
-    run = client.create_run(experiment_id, run_name=stage_key, tags=all_tags)
-    run_id = run.info.run_id
+    return client.create_run(experiment_id, run_name=stage_key, tags=all_tags).info.run_id
+
+
+def _history_metrics(history: list[dict] | None, skip_steps: set[int] = frozenset()):
+    """One MLflow metric per numeric value of each row, at step = the row's place (1, 2, ...)."""
+    from mlflow.entities import Metric
+
+    return [
+        Metric(k, float(v), 0, step)
+        for step, row in enumerate(history or [], start=1)
+        if step not in skip_steps
+        for k, v in row.items()
+        if isinstance(v, (int, float))
+    ]
+
+
+def close_run(
+    uri: str,
+    run_id: str,
+    *,
+    params: dict,
+    metrics: dict[str, float],
+    history: list[dict] | None = None,
+    tags: dict | None = None,
+    artifacts: list[Path] = (),
+    logged_steps: set[int] = frozenset(),
+) -> str:
+    """Log a job's record into its run and end it FINISHED (FAILED if logging fails): params,
+    final metrics (step 0), the history rows not already logged live (`logged_steps`), artifacts."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = _client(uri)
     try:
         flat = [Param(k, v) for k, v in flatten(params).items()]
         for start in range(0, len(flat), _BATCH):
             client.log_batch(run_id, params=flat[start : start + _BATCH])
-        rows = [
-            Metric(k, float(v), 0, step)
-            for step, row in enumerate(history or [], start=1)
-            for k, v in row.items()
-            if isinstance(v, (int, float))
-        ]
+        extra_tags = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        for start in range(0, len(extra_tags), _BATCH):
+            client.log_batch(run_id, tags=extra_tags[start : start + _BATCH])
+        rows = _history_metrics(history, logged_steps)
         rows += [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
         for start in range(0, len(rows), 1000):
             client.log_batch(run_id, metrics=rows[start : start + 1000])
@@ -180,6 +197,77 @@ def log_stage(
         client.set_terminated(run_id, "FAILED")
         raise
     return run_id
+
+
+def log_stage(
+    uri: str,
+    experiment: str,
+    profile: str,
+    stage_key: str,
+    *,
+    params: dict,
+    metrics: dict[str, float],
+    history: list[dict] | None = None,
+    tags: dict | None = None,
+    artifacts: list[Path] = (),
+) -> str:
+    """Log one DAG job as a child run, all at once; an earlier run of the same job is deleted first."""
+    run_id = open_run(uri, experiment, profile, stage_key, tags)
+    return close_run(uri, run_id, params=params, metrics=metrics, history=history, artifacts=artifacts)
+
+
+class LiveRun:
+    """A job's run opened when the job starts, so that its per-epoch (and per-pruning-step) rows
+    reach MLflow while it runs, not when it ends (`gdbench.progress.set_sink`). Rows of the job's
+    own history (`series`: the loop whose rows the job logs as its history) go under their plain
+    names at their step, as `log_stage` would log them, and are not logged again at the end; rows
+    of loops nested in the job (a Tock, a sparsity phase) go under `<loop>/<name>`, stepped by
+    their count. A row the store refuses (a busy SQLite file) is not lost: `close` logs it."""
+
+    def __init__(self, uri: str, experiment: str, profile: str, stage_key: str, series: str, tags: dict):
+        self.uri, self.series, self.stage_key = uri, series, stage_key
+        self.run_id = open_run(uri, experiment, profile, stage_key, tags)
+        self.logged_steps: set[int] = set()
+        self._nested_steps: dict[str, int] = {}
+        self._warned = False
+
+    def record(self, series: str, step: int, row: dict) -> None:
+        from mlflow.entities import Metric
+
+        if series == self.series:
+            names, at = {k: k for k in row}, step
+        else:
+            at = self._nested_steps[series] = self._nested_steps.get(series, 0) + 1
+            names = {k: f"{series}/{k}" for k in row}
+        metrics = [Metric(names[k], float(v), 0, at) for k, v in row.items() if isinstance(v, (int, float))]
+        try:
+            _client(self.uri).log_batch(self.run_id, metrics=metrics)
+        except Exception as error:  # never stop training for a progress metric
+            if not self._warned:
+                print(
+                    f"gdbench: MLflow live metrics of {self.stage_key} not logged ({error}); "
+                    "the job logs them when it ends",
+                    file=sys.stderr,
+                )
+                self._warned = True
+            return
+        if series == self.series:
+            self.logged_steps.add(step)
+
+    def close(self, *, params, metrics, history=None, tags=None, artifacts=()) -> str:
+        return close_run(
+            self.uri,
+            self.run_id,
+            params=params,
+            metrics=metrics,
+            history=history,
+            tags=tags,
+            artifacts=artifacts,
+            logged_steps=self.logged_steps,
+        )
+
+    def fail(self) -> None:
+        _client(self.uri).set_terminated(self.run_id, "FAILED")
 
 
 def queue_stage(

@@ -253,6 +253,7 @@ def fit(
             done = (epoch + 1 - start) / (config.epochs - start)
             shown = {k: v for k, v in row.items() if k not in ("epoch", "samples", "steps")}
             progress_lines.write(desc, f"epoch {epoch + 1}/{config.epochs}", shown, started, done)
+            progress_lines.record(desc, epoch + 1, row)
         if checkpoint_path is not None and is_main_process():
             save_checkpoint(
                 {

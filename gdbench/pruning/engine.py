@@ -248,6 +248,7 @@ class GlobalPruner:
             self._started,
             progress.pruning_done(row["flops_ratio"], target),
         )
+        progress.record("prune", len(self.trace), row)
         if self.save_dir is not None:
             write_trace(self.trace, self.save_dir / "trace.csv")
         return row["flops_ratio"]

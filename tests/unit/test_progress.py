@@ -13,16 +13,26 @@ from gdbench import progress
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_training_job_s_log_grows_per_epoch_while_it_runs(tmp_path):
+def test_a_training_job_s_log_and_mlflow_run_grow_per_epoch_while_it_runs(tmp_path):
+    """The job's log and, with mlflow.log_at: job, its MLflow run: epoch k's line and metrics
+    are there while epoch k + 1 trains; at the end each epoch is in the run once."""
+    from mlflow.tracking import MlflowClient
+
     from gdbench.config import deep_merge, load_yaml, write_resolved
     from gdbench.run_config import resolve_run
-    from gdbench.stages import prepare_data
+    from gdbench.stages import init_tracking, prepare_data
+    from gdbench.track import run_uri
 
     config = deep_merge(load_yaml(REPO / "configs" / "config.yaml"), load_yaml(REPO / "configs" / "digits.yaml"))
     config.update(data_root=str(tmp_path / "data"), overrides={"resnet14_digits": {"train": {"epochs": 8}}})
+    config["mlflow"] = {"tracking_uri": None, "log_at": "job"}
     resolved = resolve_run(config, REPO / "configs" / "experiments")
     resolved["results_dir"] = str(tmp_path / "results")
     prepare_data(resolved, "digits", tmp_path / "flag.json")
+    init_tracking(resolved)
+    client = MlflowClient(run_uri(resolved))
+    experiment_id = client.get_experiment_by_name("resnet14_digits").experiment_id
+    query = "tags.`gdbench.stage_key` = 'train_baseline/resnet14_digits/seed0'"
     path = write_resolved(resolved, tmp_path / "config.json")
     log = tmp_path / "job.log"
     with log.open("w") as handle:  # a file, not a terminal: what a Snakemake job's log sees
@@ -45,14 +55,21 @@ def test_a_training_job_s_log_grows_per_epoch_while_it_runs(tmp_path):
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
-        seen_while_running = []
+        seen_while_running, logged_while_running = [], set()
         while job.poll() is None:
             lines = [line for line in log.read_text().splitlines() if " epoch " in line]
             if lines and (not seen_while_running or len(lines) > seen_while_running[-1]):
                 seen_while_running.append(len(lines))
+            for run in client.search_runs([experiment_id], query):
+                if run.info.status == "RUNNING":
+                    logged_while_running.add(len(client.get_metric_history(run.info.run_id, "loss")))
             time.sleep(0.2)
     assert job.returncode == 0, log.read_text()[-2000:]
     assert len(seen_while_running) >= 3 and seen_while_running[0] < 8  # it grew, line by line, before the end
+    assert len(logged_while_running - {0, 8}) >= 2  # MLflow too, epoch by epoch, before the end
+    (run,) = client.search_runs([experiment_id], query)
+    assert run.info.status == "FINISHED" and run.data.tags["gdbench.lineage"] == "resnet14_digits/seed0"
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "loss")) == list(range(1, 9))
     lines = [line for line in log.read_text().splitlines() if " epoch " in line]
     assert len(lines) == 8
     assert lines[0].startswith("[train_baseline resnet14_digits seed0] train epoch 1/8  loss ")

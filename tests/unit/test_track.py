@@ -100,3 +100,72 @@ def test_parent_runs_end_when_the_dag_does(tmp_path):
     end_parents(uri, ["resnet56_cifar10", "fcn8s_voc"], "smoke", "FAILED")
     assert statuses() == {"FAILED"}
     assert len(stage_runs(uri, "resnet56_cifar10", "smoke")) == 1  # the job's run, under the same parent
+
+
+def _history(client, run_id, name):
+    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, name), key=lambda m: m.step)]
+
+
+def test_a_live_run_holds_each_row_as_it_comes_and_logs_none_twice(tmp_path, monkeypatch):
+    """LiveRun (mlflow.log_at: job): rows reach the store while the job runs; the job's own
+    loop under plain names, a nested loop under `<loop>/<name>`; closing adds what was not
+    logged yet (a row the store refused) and nothing twice."""
+    from mlflow.tracking import MlflowClient
+
+    from gdbench import track
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    init_store(uri, ["exp"], "p")
+    live = track.LiveRun(uri, "exp", "p", "prune/exp/m/seed0", "prune", {"gdbench.method": "m"})
+    client = MlflowClient(uri)
+    history = [{"phase": "tick", "loss": 2.0, "flops_ratio": 0.9}]
+    live.record("prune", 1, history[0])
+    for epoch in (1, 2):  # a Tock nested in the pruning job, twice
+        live.record("tock", epoch, {"epoch": epoch, "loss": 1.5 - epoch / 10})
+    live.record("tock", 1, {"epoch": 1, "loss": 1.2})
+    assert client.get_run(live.run_id).info.status == "RUNNING"
+    assert _history(client, live.run_id, "loss") == [(1, 2.0)]
+    assert _history(client, live.run_id, "tock/loss") == [(1, 1.4), (2, 1.3), (3, 1.2)]
+
+    refused = {"calls": 0}
+    original = track._client
+
+    def busy_store(address):  # the next row meets a locked SQLite file
+        client = original(address)
+        if refused["calls"] == 0:
+            refused["calls"] += 1
+
+            def log_batch(*args, **kwargs):
+                raise RuntimeError("database is locked")
+
+            client.log_batch = log_batch
+        return client
+
+    monkeypatch.setattr(track, "_client", busy_store)
+    history.append({"phase": "tick", "loss": 1.0, "flops_ratio": 0.8})
+    live.record("prune", 2, history[1])
+    monkeypatch.setattr(track, "_client", original)
+    assert _history(client, live.run_id, "loss") == [(1, 2.0)]
+    live.close(params={"seed": 0}, metrics={"steps": 2}, history=history, tags={"git_revision": "abc"})
+    run = client.get_run(live.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["gdbench.method"] == "m"
+    assert run.data.tags["git_revision"] == "abc" and run.data.params["seed"] == "0"
+    assert _history(client, live.run_id, "loss") == [(1, 2.0), (2, 1.0)]  # each step once
+    assert _history(client, live.run_id, "flops_ratio") == [(1, 0.9), (2, 0.8)]
+
+
+def test_a_live_run_whose_job_fails_ends_failed_and_a_rerun_replaces_it(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from gdbench.track import LiveRun
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    init_store(uri, ["exp"], "p")
+    failed = LiveRun(uri, "exp", "p", "train_baseline/exp/seed0", "train", {})
+    failed.fail()
+    assert MlflowClient(uri).get_run(failed.run_id).info.status == "FAILED"
+    again = LiveRun(uri, "exp", "p", "train_baseline/exp/seed0", "train", {})
+    again.close(params={}, metrics={"flops": 1.0})
+    runs = stage_runs(uri, "exp", "p")
+    assert list(runs["run_id"]) == [again.run_id]
+    assert MlflowClient(uri).get_run(failed.run_id).info.lifecycle_stage == "deleted"

@@ -91,6 +91,21 @@ def test_mlflow_holds_one_run_per_stage_of_every_job(smoke):
     ids = [client.get_experiment_by_name(name).experiment_id for name in resolved["experiments"]]
     parents = client.search_runs(ids, "tags.`gdbench.role` = 'parent'")
     assert len(parents) == len(ids) and {r.info.status for r in parents} == {"FINISHED"}  # ended with the report
+    # the runs of one baseline's lineage, one method's and one model's, by their tags (issue 13)
+    frame = runs["resnet14_digits"]
+    method = resolved["experiments"]["resnet14_digits"]["methods"][0]
+    lineage = frame[frame["tags.gdbench.lineage"] == "resnet14_digits/seed0"]
+    assert set(lineage["tags.gdbench.method"]) == {"baseline", *resolved["experiments"]["resnet14_digits"]["methods"]}
+    chain = lineage[lineage["tags.gdbench.method"].isin(["baseline", method])]
+    kinds = {key.split("/")[0] for key in chain["tags.gdbench.stage_key"]}
+    assert kinds == {"train_baseline", "prune", "finetune", "evaluate"}
+    finetuned = chain[chain["tags.gdbench.stage_key"].str.startswith("finetune/")].iloc[0]
+    model_runs = frame[frame["tags.gdbench.model"] == finetuned["tags.gdbench.model"]]
+    assert sorted(key.split("/")[0] for key in model_runs["tags.gdbench.stage_key"]) == ["evaluate", "finetune"]
+    # a prune run logs its save points, the checkpoints its fine-tuning starts from
+    pruned = chain[chain["tags.gdbench.stage_key"].str.startswith("prune/")].iloc[0]
+    logged = {item.path for item in client.list_artifacts(pruned["run_id"])}
+    assert "trace.csv" in logged and any(name.endswith(".pt") for name in logged)
 
 
 def test_report_compares_every_method_and_wraps_into_one_html_file(smoke):
