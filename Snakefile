@@ -9,6 +9,8 @@ from gdbench.config import ConfigError, write_resolved
 from gdbench.run_config import resolve_run  # torch-free: a dry run starts in about a second
 
 configfile: "configs/config.yaml"
+# `snakemake --report report.html`: its front page says where the paper comparison is
+report: "workflow/report/workflow.rst"
 
 # Validate the whole config (schemas with additionalProperties: false) before any job exists:
 # a misspelled key stops `snakemake -n` with the key's path and the keys allowed there.

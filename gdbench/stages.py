@@ -124,6 +124,8 @@ class Run:
             "git_revision": git_revision(Path(__file__).parent),
             **environment_record(device),
             **({"seed": params["seed"]} if "seed" in params else {}),
+            # the job's rerun trigger: the hash of the config parts it read (gdbench.config.STAGE_READS)
+            "gdbench.settings": self.settings.fingerprint(),
             **lineage,
         }
         subsets = getattr(self, "subsets", None)
@@ -511,6 +513,7 @@ def evaluate(
         "flops_thop": ours_thop.flops,
         "flops_reduction_thop": 1 - ours_thop.flops / reference_thop.flops,
         "params_reduction": 1 - ours.params / reference.params,
+        "test_samples": len(test_batches.dataset),  # what the test numbers were measured on
         **(extra or {}),
     }
     if is_main_process():

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from gdbench.data.registry import dataset
-from gdbench.report import figures, tables
+from gdbench.report import figures, provenance, tables
+from gdbench.report.html import write_html
 from gdbench.report.summary import write_summary
 from gdbench.track import download_artifact, stage_runs
 
@@ -111,6 +112,7 @@ def _methods_section(
     metric: str,
     out: Path,
     convention: str = "macs",
+    origin: str = "",
 ) -> list[str]:
     """The comparison of methods at matched FLOPs, when more than one method ran or the paper
     quotes others (`paper_csv` None: no quoted rows, for runs on generated data)."""
@@ -124,9 +126,20 @@ def _methods_section(
     return [
         tables.methods_markdown(table, title, metric),
         "",
+        origin,
+        "",
         f"![{title}: methods at matched FLOPs](figures/{name}_methods.png)",
         "",
+        f"*{title}: the change in test {_metric_name(metric)} against the same seed's baseline, against kept "
+        "FLOPs; one colour and marker per method, Gate Decorator drawn on top; error bars: the 95 % "
+        "t-interval of the mean over the seeds (none for one seed); open squares: numbers quoted from "
+        "other papers, never run here; diamonds: ablations; triangles: compute-matched.*",
+        "",
     ]
+
+
+def _metric_name(metric: str) -> str:
+    return {"test_top1": "top-1", "test_top5": "top-5", "test_miou": "mIoU"}.get(metric, metric)
 
 
 def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
@@ -134,7 +147,13 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
     profile, experiments = resolved["profile"], resolved["experiments"]
     paper_csv = Path(resolved.get("results_dir", "results")) / "paper" / "paper_numbers.csv"
     write_summary(uri, list(experiments), profile, out)
-    lines = [f"# gdbench report: {profile}", "", "Every number below is read from MLflow runs.", ""]
+    lines = [
+        f"# gdbench report: {profile}",
+        "",
+        "Every number below is read from MLflow runs; under each table, its provenance (git revision, "
+        "the hash of the job settings, seeds, test-set size and the MLflow runs it was read from).",
+        "",
+    ]
     headline = []
     for name, experiment in experiments.items():
         runs = _configured(stage_runs(uri, name, profile), experiment)
@@ -151,25 +170,47 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         convention = experiment.get("prune", {}).get("flops_convention", "macs")
         table = tables.comparison(models, [] if generated else experiment["expected"], convention)
         tables.write_table(table, heading, out / "tables" / name)
-        lines += [tables.to_markdown(table, heading), ""]
+        origin = provenance.provenance(evals)
+        provenance.write(origin, out / "tables" / f"{name}_provenance.json")
+        origin_md = provenance.markdown(origin)
+        lines += [tables.to_markdown(table, heading), "", origin_md, ""]
         metric = f"test_{spec.metric}"
         headline += tables.headline_rows(table, TITLES.get(name, name), metric, convention, data)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops", convention)
-        lines.append(f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)")
+        lines += [
+            f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)",
+            "",
+            f"*{title}: test {_metric_name(metric)} against kept FLOPs (measured), one line per method and "
+            "stage; error bars: the standard deviation over the seeds; the star: the baseline.*",
+            "",
+        ]
         trace = _trace(uri, runs)
         if trace is not None:
             # what stages.prune measured the trace's accuracy on (never used to select)
             paper = experiment["data"].get("protocol", "paper") == "paper"
             accuracy_on = "training subset" if paper else "validation split"
             figures.tick_tock_trace(trace, f"{title}: Tick-Tock", out / "figures" / f"{name}_ticktock", accuracy_on)
-            lines.append(f"![{title}: Tick-Tock trace](figures/{name}_ticktock.png)")
+            lines += [
+                f"![{title}: Tick-Tock trace](figures/{name}_ticktock.png)",
+                "",
+                f"*{title}: Gate Decorator's Tick-Tock run (first seed): kept FLOPs and the accuracy on the "
+                f"{accuracy_on} after each step; dashed lines: Tocks.*",
+                "",
+            ]
         if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
-            lines.append(f"![{title}: channels per layer](figures/{name}_channels.png)")
+            lines += [
+                f"![{title}: channels per layer](figures/{name}_channels.png)",
+                "",
+                f"*{title} (paper fig. 5): output channels per convolution of the original, the Gate "
+                "Decorator-pruned and the uniformly shrunk network (seed 0), and their test top-1.*",
+                "",
+            ]
         lines.append("")
         quoted = paper_csv if not generated else None
-        lines += _methods_section(name, title, models, _ablations(runs), quoted, metric, out, convention)
+        lines += _methods_section(name, title, models, _ablations(runs), quoted, metric, out, convention, origin_md)
     # The README's results table (scripts/readme_results.py copies it there)
     (out / "readme_results.md").write_text(tables.headline_markdown(headline, profile))
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n")
+    write_html(report, out / "report.html", f"gdbench report: {profile}")
     return report

@@ -1,6 +1,7 @@
 rule report:
     """Tables and figures from the MLflow runs (never from ad-hoc files); `snakemake report`
-    regenerates them, `snakemake --report report.html` wraps them in one HTML file."""
+    regenerates them. report.html is report.md in one self-contained file, the paper comparison a
+    browser opens on; `snakemake --report report.html` wraps it with the CSVs and figures."""
     input:
         config=CONFIG_INPUT,
         evaluations=evaluations(),
@@ -8,10 +9,11 @@ rule report:
     output:
         f"{R}/report/summary.md",
         f"{R}/report/report.md",
+        report(f"{R}/report/report.html", caption="../report/comparison.rst", category="1. Paper comparison"),
         report(directory(f"{R}/report/figures"), patterns=["{name}.png"],
-               caption="../report/figures.rst", category="Figures"),
+               caption="../report/figures.rst", category="3. Figures"),
         report(directory(f"{R}/report/tables"), patterns=["{name}.csv"],
-               caption="../report/tables.rst", category="Tables"),
+               caption="../report/tables.rst", category="2. Tables"),
     params:
         # the report reads every part of the config (titles, expected numbers, methods, seeds)
         settings=fingerprint(RUN),
