@@ -44,7 +44,7 @@ def mean_iou(confusion: torch.Tensor) -> float:
 
 @torch.no_grad()
 def evaluate_classifier(model: nn.Module, batches: Iterable, device="cpu") -> dict[str, float]:
-    """top1 and top5 accuracy in [0, 1], in eval mode (mode restored)."""
+    """top1 and top5 accuracy in [0, 1], in eval mode (mode restored), and how many samples."""
     was_training = model.training
     model.eval()
     correct, seen = {1: 0, 5: 0}, 0
@@ -53,18 +53,20 @@ def evaluate_classifier(model: nn.Module, batches: Iterable, device="cpu") -> di
         correct = {k: correct[k] + hits[k] for k in correct}
         seen += targets.numel()
     model.train(was_training)
-    return {"top1": correct[1] / max(seen, 1), "top5": correct[5] / max(seen, 1)}
+    return {"top1": correct[1] / max(seen, 1), "top5": correct[5] / max(seen, 1), "samples": seen}
 
 
 @torch.no_grad()
 def evaluate_segmentation(model: nn.Module, batches: Iterable, num_classes: int, device="cpu") -> dict[str, float]:
-    """mIoU and pixel accuracy from one confusion matrix over all `batches`."""
+    """mIoU and pixel accuracy from one confusion matrix over all `batches`, and how many images."""
     was_training = model.training
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
+    images = 0
     for inputs, targets in batches:
         predictions = model(inputs.to(device)).argmax(1)  # (N, H, W)
         confusion += confusion_matrix(predictions, targets.to(device), num_classes)
+        images += len(targets)
     model.train(was_training)
     pixel_accuracy = float(confusion.diag().sum() / confusion.sum().clamp(min=1))
-    return {"miou": mean_iou(confusion), "pixel_accuracy": pixel_accuracy}
+    return {"miou": mean_iou(confusion), "pixel_accuracy": pixel_accuracy, "samples": images}

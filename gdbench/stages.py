@@ -200,7 +200,7 @@ def _train_selected(
 
     def validate(current: nn.Module) -> dict:
         nonlocal best
-        metrics = {f"val_{k}": v for k, v in evaluate(current, batches["val"], device).items()}
+        metrics = {f"val_{k}": v for k, v in evaluate(current, batches["val"], device).items() if k != "samples"}
         if metrics[f"val_{key}"] > best and is_main_process():
             best = metrics[f"val_{key}"]
             save_checkpoint({"state_dict": current.state_dict(), "score": best, "identity": identity}, best_path)
@@ -499,7 +499,8 @@ def evaluate(
     test = {f"test_{k}": v for k, v in evaluate_fn(model, test_batches, device).items()}
     if last_path is not None:
         last = run.pruned_model(load_checkpoint(last_path)["state_dict"]).to(device)
-        test.update({f"test_{k}_last": v for k, v in evaluate_fn(last, test_batches, device).items()})
+        scores = evaluate_fn(last, test_batches, device).items()
+        test.update({f"test_{k}_last": v for k, v in scores if k != "samples"})
     shape = model.example_input_shape[1:]
     ours, reference = count_flops(model, shape), count_flops(baseline, shape)
     # both counters, labelled: conv + linear MACs, and thop's, which the authors stopped, saved
@@ -513,7 +514,6 @@ def evaluate(
         "flops_thop": ours_thop.flops,
         "flops_reduction_thop": 1 - ours_thop.flops / reference_thop.flops,
         "params_reduction": 1 - ours.params / reference.params,
-        "test_samples": len(test_batches.dataset),  # what the test numbers were measured on
         **(extra or {}),
     }
     if is_main_process():

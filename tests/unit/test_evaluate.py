@@ -37,5 +37,7 @@ def test_topk():
 
 def test_evaluate_classifier_restores_training_mode():
     model = torch.nn.Linear(4, 6).train()
-    result = evaluate_classifier(model, [(torch.randn(8, 4), torch.randint(0, 6, (8,)))])
+    batches = [(torch.randn(8, 4), torch.randint(0, 6, (8,))), (torch.randn(3, 4), torch.randint(0, 6, (3,)))]
+    result = evaluate_classifier(model, batches)
     assert 0 <= result["top1"] <= result["top5"] <= 1 and model.training
+    assert result["samples"] == 11  # the test-set size the report's provenance states
