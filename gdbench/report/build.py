@@ -63,7 +63,7 @@ def _trace(uri: str, runs: pd.DataFrame) -> pd.DataFrame | None:
         return pd.read_csv(path) if path is not None else None
 
 
-def _channels_figure(uri: str, name: str, evals: pd.DataFrame, models: pd.DataFrame, out: Path) -> bool:
+def _channels_figure(uri: str, name: str, title: str, evals: pd.DataFrame, models: pd.DataFrame, out: Path) -> bool:
     """Fig. 5: channels per layer of the Gate Decorator net and the uniformly shrunk one (seed 0),
     with the accuracies of baseline, shrunk (from scratch), pruned and pruned-from-scratch."""
     seed0 = evals[evals["params.seed"] == "0"]
@@ -85,9 +85,7 @@ def _channels_figure(uri: str, name: str, evals: pd.DataFrame, models: pd.DataFr
         chosen = models[(models["stage"] == stage) & (models["method"] == method)]
         if not chosen.empty:
             accuracies[label] = chosen["test_top1"].mean()
-    figures.channels_and_accuracy(
-        pruned, original, shrunk, accuracies, TITLES.get(name, name), out / f"{name}_channels"
-    )
+    figures.channels_and_accuracy(pruned, original, shrunk, accuracies, title, out / f"{name}_channels")
     return True
 
 
@@ -122,7 +120,7 @@ def _methods_section(
         return []
     table = tables.methods_comparison(models, quoted, ablations, metric, convention)
     tables.write_methods_table(table, title, out / "tables" / f"{name}_methods", metric)
-    figures.methods_vs_flops(table, metric, title, out / "figures" / f"{name}_methods")
+    figures.methods_vs_flops(table, metric, title, out / "figures" / f"{name}_methods", convention)
     return [
         tables.methods_markdown(table, title, metric),
         "",
@@ -130,16 +128,12 @@ def _methods_section(
         "",
         f"![{title}: methods at matched FLOPs](figures/{name}_methods.png)",
         "",
-        f"*{title}: the change in test {_metric_name(metric)} against the same seed's baseline, against kept "
+        f"*{title}: the change in test {figures.metric_name(metric)} against the same seed's baseline, against kept "
         "FLOPs; one colour and marker per method, Gate Decorator drawn on top; error bars: the 95 % "
         "t-interval of the mean over the seeds (none for one seed); open squares: numbers quoted from "
         "other papers, never run here; diamonds: ablations; triangles: compute-matched.*",
         "",
     ]
-
-
-def _metric_name(metric: str) -> str:
-    return {"test_top1": "top-1", "test_top5": "top-5", "test_miou": "mIoU"}.get(metric, metric)
 
 
 def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
@@ -180,7 +174,7 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         lines += [
             f"![{title}: accuracy against FLOPs](figures/{name}_accuracy_vs_flops.png)",
             "",
-            f"*{title}: test {_metric_name(metric)} against kept FLOPs (measured), one line per method and "
+            f"*{title}: test {figures.metric_name(metric)} against kept FLOPs (measured), one line per method and "
             "stage; error bars: the standard deviation over the seeds; the star: the baseline.*",
             "",
         ]
@@ -197,7 +191,7 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
                 f"{accuracy_on} after each step; dashed lines: Tocks.*",
                 "",
             ]
-        if name == "vgg16m_cifar100" and _channels_figure(uri, name, evals, models, out / "figures"):
+        if name == "vgg16m_cifar100" and _channels_figure(uri, name, title, evals, models, out / "figures"):
             lines += [
                 f"![{title}: channels per layer](figures/{name}_channels.png)",
                 "",

@@ -21,8 +21,22 @@ from gdbench.report.summary import FLOPS_NOTE  # noqa: E402
 
 REFERENCE = "gate_decorator"
 MARKERS = "osD^vP<>Xph*"
-# the line style of a stage (accuracy figure) or a kind of method (methods figure)
-STAGE_LINES = {"finetune": "-", "scratch_e": "--", "scratch_b": ":"}
+# a stage's line style and marker fill (a one-point series has no line to tell it by)
+STAGE_LOOKS = {
+    "finetune": {"linestyle": "-", "fillstyle": "full"},
+    "scratch_e": {"linestyle": "--", "fillstyle": "none"},
+    "scratch_b": {"linestyle": ":", "fillstyle": "left"},
+}
+METRIC_NAMES = {"test_top1": "top-1", "test_top5": "top-5", "test_miou": "mIoU"}
+
+
+def metric_name(metric: str) -> str:
+    """'test_miou' -> 'mIoU', as the axes and captions spell it."""
+    return METRIC_NAMES.get(metric, metric.removeprefix("test_"))
+
+
+def _kept_axis(convention: str) -> str:
+    return f"kept FLOPs ({'MACs' if convention == 'macs' else convention}, % of the baseline)"
 
 
 def method_styles(methods) -> dict[str, dict]:
@@ -93,6 +107,7 @@ def accuracy_vs_flops(
             markersize=12,
             color="grey",
             capsize=3,
+            clip_on=False,  # a point at 0 % sits on the axis, visible
             label="baseline",
         )
         series += 1
@@ -106,17 +121,22 @@ def accuracy_vs_flops(
                 points["kept"],
                 100 * points["mean"],
                 yerr=100 * points["std"].fillna(0),
-                linestyle=STAGE_LINES.get(stage, "-."),
                 capsize=3,
+                clip_on=False,
                 label=f"{method} ({stage})",
+                **STAGE_LOOKS.get(stage, {"linestyle": "-."}),
                 **styles[method],
             )
             series += 1
-    axes.set_xlabel(f"kept FLOPs ({'MACs' if convention == 'macs' else convention}, % of the baseline)")
-    axes.set_ylabel(f"{metric.replace('test_', 'test ')} (%)")
+    axes.set_xlabel(_kept_axis(convention))
+    axes.set_ylabel(f"test {metric_name(metric)} (%)")
     axes.set_title(title)
     _percent_axis(axes)
-    _legend(axes, "error bars: std over the seeds\nsolid: fine-tuned; dashed: Scratch-E;\ndotted: Scratch-B")
+    _legend(
+        axes,
+        "error bars: std over the seeds\nfilled, solid: fine-tuned\n"
+        "open, dashed: Scratch-E\nhalf-filled, dotted: Scratch-B",
+    )
     axes.grid(alpha=0.3)
     _footnote(figure, FLOPS_NOTE)
     _save(figure, out_stem)
@@ -162,7 +182,9 @@ def channels_and_accuracy(
     names = list(original)
     positions = range(len(names))
     layers.plot(positions, [original[n] for n in names], marker=".", label="original")
-    layers.plot(positions, [pruned.get(n, 0) for n in names], marker="o", label="pruned (Gate Decorator)")
+    layers.plot(
+        positions, [pruned.get(n, 0) for n in names], marker="*", color="black", label="pruned (Gate Decorator)"
+    )
     series = 2
     if shrunk:
         layers.plot(positions, [shrunk.get(n, 0) for n in names], marker="s", label="shrunk (uniform)")
@@ -171,16 +193,19 @@ def channels_and_accuracy(
     layers.set_ylabel("output channels")
     layers.legend(fontsize=8)
     labels = list(accuracies)
-    bars.bar(labels, [100 * accuracies[k] for k in labels])
+    drawn = bars.bar(labels, [100 * accuracies[k] for k in labels], color="tab:grey")
+    bars.bar_label(drawn, fmt="%.1f", fontsize=7)  # a bar at 0 is still read as 0, not as missing
     bars.set_ylabel("test top-1 (%)")
-    bars.tick_params(axis="x", rotation=30)
+    plt.setp(bars.get_xticklabels(), rotation=30, ha="right")
     series += 1
     figure.suptitle(title)
     _save(figure, out_stem)
     return series
 
 
-def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str | Path) -> int:
+def methods_vs_flops(
+    table: pd.DataFrame, metric: str, title: str, out_stem: str | Path, convention: str = "macs"
+) -> int:
     """Change in accuracy against kept FLOPs, one series per method in its colour and marker
     (fine-tuned models run here, the 95 % t-interval of the mean over the seeds as error bars,
     none for one seed; ablations dashed, compute-matched dotted; numbers quoted from papers as
@@ -220,8 +245,8 @@ def methods_vs_flops(table: pd.DataFrame, metric: str, title: str, out_stem: str
             )
             series += 1
     axes.axhline(0, color="grey", linewidth=0.8)
-    axes.set_xlabel("kept FLOPs (% of the baseline)")
-    axes.set_ylabel(f"Δ {metric.replace('test_', 'test ')} vs baseline (% points)")
+    axes.set_xlabel(_kept_axis(convention))
+    axes.set_ylabel(f"Δ test {metric_name(metric)} vs baseline (% points)")
     axes.set_title(f"{title}: methods at matched FLOPs", fontsize=10)
     _legend(
         axes,

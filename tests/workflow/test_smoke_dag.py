@@ -132,3 +132,8 @@ def test_report_compares_every_method_and_wraps_into_one_html_file(smoke):
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     text = html.read_text(errors="replace")
     assert "resnet14_digits_methods.png" in text and "resnet56_cifar10.csv" in text
+    # its front page points at report.html, which opens on the comparison with provenance per table
+    assert "The paper comparison is the first result" in text and "results/smoke/report/report.html" in text
+    page = (report / "report.html").read_text()
+    assert page.index("<table>") < page.index("<details><summary>Provenance: git ") < page.index("<img")
+    assert "generated data (smoke)" in page and 'src="figures/' not in page

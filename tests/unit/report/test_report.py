@@ -38,8 +38,10 @@ def _evaluation(uri, stage, seed, top1, flops_reduction, target=None, method="ga
             "flops_reduction": flops_reduction,
             "flops_reduction_thop": flops_reduction - 0.005,
             "params_reduction": flops_reduction / 2,
+            "test_samples": 500,
             **({"epochs_after_baseline": epochs} if epochs is not None else {}),
         },
+        tags={"git_revision": "abc123def4567890", "gdbench.settings": "5e771295"},
     )
 
 
@@ -193,6 +195,82 @@ def test_build_report_writes_everything_from_mlflow(store, tmp_path):
     assert (tmp_path / "summary.md").is_file()
     assert "methods at matched FLOPs" in text and (tmp_path / "figures" / "resnet56_cifar10_methods.png").is_file()
     assert "| gd_one_shot | ablation of gate_decorator |" in text  # read from the prune run's params
+
+
+def test_the_html_report_opens_on_the_comparison_with_provenance_under_each_table(store, tmp_path):
+    import json
+    import re
+
+    uri, _ = store
+    resolved = {
+        "profile": "test",
+        "experiments": {"resnet56_cifar10": {"expected": EXPECTED, "data": {"dataset": "cifar10"}}},
+    }
+    build_report(uri, resolved, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    body = page[page.index("<body>") :]
+    # the paper comparison first: the first table and its provenance come before any figure
+    assert body.index("<table>") < body.index("<details>") < body.index("<img")
+    assert "Table 1: ResNet-56 on CIFAR-10" in body[: body.index("<table>") + 2000]
+    assert 'src="figures/' not in page  # one file: both figures (accuracy, methods) inlined
+    assert page.count('src="data:image/png;base64,') == 2
+    evaluations = stage_runs(uri, "resnet56_cifar10", "test")
+    evaluations = evaluations[evaluations["tags.gdbench.stage_key"].str.startswith("evaluate/")]
+    record = json.loads((tmp_path / "tables" / "resnet56_cifar10_provenance.json").read_text())
+    assert record["mlflow_runs"] == sorted(evaluations["run_id"]) and record["seeds"] == [0, 1]
+    summary = re.findall(r"<summary>(.*?)</summary>", page)
+    assert len(summary) == 2  # under the paper table and under the methods table
+    assert summary[0] == (
+        "Provenance: git abc123def456; job settings 5e771295; seeds 0, 1; test set 500 samples; "
+        f"{len(evaluations)} MLflow evaluation runs"
+    )
+    assert all(run_id in page for run_id in evaluations["run_id"])
+    assert page.count("<p><em>") == 2  # each figure has its caption
+
+
+def test_figures_give_each_of_13_methods_its_own_look_and_draw_gate_decorator_on_top(monkeypatch, tmp_path):
+    """13 methods (more than matplotlib's 10 default colours): no two share colour and marker;
+    Gate Decorator is drawn last and highest; an mIoU axis does not go below 0 whatever the error
+    bars say; the legend says what the error bars are."""
+    methods = ["gate_decorator", *(f"method_{i:02d}" for i in range(12))]
+    styles = figures.method_styles(methods)
+    assert len({(str(style["color"]), style["marker"]) for style in styles.values()}) == 13
+    rows = []
+    for index, method in enumerate(methods):
+        for seed in (0, 1):
+            rows.append(
+                {
+                    "stage": "finetune",
+                    "method": method,
+                    "target": "0.5",
+                    "seed": seed,
+                    "flops_reduction": 0.5,
+                    "test_miou": 0.005 + 0.09 * seed + index / 1000,
+                }
+            )
+    rows += [
+        {"stage": "baseline", "method": "none", "target": "none", "seed": s, "flops_reduction": 0.0, "test_miou": 0.05}
+        for s in (0, 1)
+    ]
+    drawn, seen = [], {}
+    original = figures.plt.Axes.errorbar
+
+    def errorbar(self, *args, **kwargs):
+        drawn.append((kwargs.get("label"), kwargs.get("zorder", 2)))
+        return original(self, *args, **kwargs)
+
+    def keep(figure, out_stem):
+        axes = figure.axes[0]
+        seen.update(ylim=axes.get_ylim(), legend=axes.get_legend().get_title().get_text())
+        figures.plt.close(figure)
+
+    monkeypatch.setattr(figures.plt.Axes, "errorbar", errorbar)
+    monkeypatch.setattr(figures, "_save", keep)
+    assert figures.accuracy_vs_flops(pd.DataFrame(rows), "test_miou", "t", tmp_path / "miou") == 14
+    assert drawn[-1][0] == "gate_decorator (finetune)"
+    assert drawn[-1][1] == max(order for _, order in drawn)
+    assert seen["ylim"][0] == 0.0  # the seed-spread error bars reach below 0 %
+    assert "error bars: std over the seeds" in seen["legend"]
 
 
 def test_readme_results_table_comes_from_the_report(store, tmp_path):
