@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gdbench.data.loaders import CifarTensorBatches, LoaderConfig, _reduced
+from gdbench.data.loaders import CifarTensorBatches, LoaderConfig, reduced_splits
 
 INTERFACE = ("num_classes", "prepare", "load")
 
@@ -55,7 +55,8 @@ def tensor_loaders(name: str, plugin):
         images, labels = _split(plugin, root, "train")
         test_images, test_labels = _split(plugin, root, "test")
         validation = _split(plugin, root, "val")
-        images, labels, test_images, test_labels, subsets = _reduced(config, images, labels, test_images, test_labels)
+        splits = reduced_splits(config, images, labels, test_images, test_labels)
+        images, labels, test_images, test_labels, subsets = splits
         if config.protocol == "paper" or validation is None:
             train_index, monitor = config.split(len(labels))
             validation = images[monitor], labels[monitor]

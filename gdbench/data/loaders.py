@@ -164,7 +164,8 @@ def _loader(dataset: Dataset, batch_size: int, train: bool, workers: int, distri
 def cifar_loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
     images, labels = load_cifar(config.root, config.dataset, "train")
     test_images, test_labels = load_cifar(config.root, config.dataset, "test")
-    images, labels, test_images, test_labels, subsets = _reduced(config, images, labels, test_images, test_labels)
+    splits = reduced_splits(config, images, labels, test_images, test_labels)
+    images, labels, test_images, test_labels, subsets = splits
     train_index, val_index = config.split(len(labels))
     parts = {
         "train": (images[train_index], labels[train_index], True),
@@ -193,7 +194,7 @@ def cifar_loaders(config: LoaderConfig, device, channels_last: bool, distributed
     return config.splits(built["train"], built["val"], built["test"], subsets)
 
 
-def _reduced(config: LoaderConfig, images, labels, test_images, test_labels) -> tuple:
+def reduced_splits(config: LoaderConfig, images, labels, test_images, test_labels) -> tuple:
     """Tensor splits cut to the configured subsets, and the record of what they kept."""
     train_keep, train_record = config.reduce("train", len(labels), labels)
     test_keep, test_record = config.reduce("test", len(test_labels), test_labels)
@@ -212,7 +213,8 @@ def digits_loaders(config: LoaderConfig, device, channels_last: bool, distribute
     images, labels, statistics = digits.load_digits_split(config.root, "train")
     val_images, val_labels, _ = digits.load_digits_split(config.root, "val")
     test_images, test_labels, _ = digits.load_digits_split(config.root, "test")
-    images, labels, test_images, test_labels, subsets = _reduced(config, images, labels, test_images, test_labels)
+    splits = reduced_splits(config, images, labels, test_images, test_labels)
+    images, labels, test_images, test_labels, subsets = splits
     if config.protocol == "paper":
         _, monitor = config.split(len(labels))
         val_images, val_labels = images[monitor], labels[monitor]
