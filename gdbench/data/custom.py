@@ -8,7 +8,9 @@ The small interface: an object (a module, a class instance, a SimpleNamespace) w
                                          split "train" and "test", and "val" if it has one (else
                                          None); images float (N, C, H, W), labels int64 (N,)
 
-`root` is `<data_root>/<name>/`. Batches come from the same tensor batches as the digits: shuffled
+`root` is `<data_root>/<name>/`. After `prepare`, gdbench writes `manifest.json` (every file's
+md5) there, and every job verifies those files before it loads them: a file changed or truncated
+after preparation is named before any training starts. Batches come from the same tensor batches as the digits: shuffled
 training batches, normalised by the training split's per-channel mean and std, no augmentation,
 the `paper` / `heldout` protocols and the reduced subsets (`train_per_class`, ...) as for every
 built-in dataset. A dataset that needs more (image files, workers, augmentation) can instead be a
@@ -17,10 +19,12 @@ full `gdbench.data.registry.DatasetSpec`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 
+from gdbench.data.integrity import MANIFEST, DataError, verify_files, write_manifest
 from gdbench.data.loaders import CifarTensorBatches, LoaderConfig, reduced_splits
 
 INTERFACE = ("num_classes", "prepare", "load")
@@ -28,6 +32,24 @@ INTERFACE = ("num_classes", "prepare", "load")
 
 def missing_interface(plugin) -> list[str]:
     return [name for name in INTERFACE if not hasattr(plugin, name)]
+
+
+def record_prepared(root: Path, name: str) -> Path:
+    """The manifest of what `prepare` wrote under `root` (every file, md5), for `verify_prepared`."""
+    files = sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file() and path.name != MANIFEST)
+    return write_manifest(root, files, f"dataset plug-in {name}: its prepare(root)")
+
+
+def verify_prepared(root: Path) -> None:
+    """Every file the manifest lists is there with its md5; else DataError naming it."""
+    hint = "run its prepare_data job again (snakemake --forcerun prepare_data)"
+    if not (root / MANIFEST).is_file():
+        raise DataError(f"{root / MANIFEST} is missing: the dataset was not prepared by gdbench; {hint}")
+    try:
+        files = list(json.loads((root / MANIFEST).read_text())["md5"])
+    except (ValueError, KeyError) as error:
+        raise DataError(f"{root / MANIFEST} is unreadable ({error}): {hint}") from error
+    verify_files(root, files, hint)
 
 
 def _split(plugin, root: Path, split: str):
@@ -52,6 +74,7 @@ def tensor_loaders(name: str, plugin):
 
     def loaders(config: LoaderConfig, device, channels_last: bool, distributed: bool) -> dict:
         root = Path(config.root) / name
+        verify_prepared(root)
         images, labels = _split(plugin, root, "train")
         test_images, test_labels = _split(plugin, root, "test")
         validation = _split(plugin, root, "val")

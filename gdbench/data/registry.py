@@ -165,6 +165,7 @@ def register_dataset(name: str, plugin) -> DatasetSpec:
             folder = Path(root) / name
             folder.mkdir(parents=True, exist_ok=True)
             plugin.prepare(folder)
+            custom.record_prepared(folder, name)
             return folder
 
         # generated data is the real data here too: a user's dataset has no generator of its own
