@@ -255,9 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000)
     ui.set_defaults(run=_cmd_ui)
 
-    from gdbench import cli_bench, cli_stage
+    from gdbench import cli_bench, cli_export, cli_stage
 
     cli_stage.add_parser(commands)
+    cli_export.add_parser(commands)
 
     cli_bench.add_parser(commands, sorted(MODELS))
     return parser
