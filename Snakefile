@@ -30,6 +30,7 @@ include: "workflow/rules/train_baseline.smk"
 include: "workflow/rules/prune.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/scratch.smk"
+include: "workflow/rules/latency.smk"
 include: "workflow/rules/report.smk"
 
 

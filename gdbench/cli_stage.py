@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 TRAINING = ("train_baseline", "finetune", "scratch")
-GPU_STAGES = (*TRAINING, "prune", "evaluate")
+GPU_STAGES = (*TRAINING, "prune", "evaluate", "latency")
 
 
 def add_parser(commands) -> None:
@@ -84,6 +84,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--method", default="")
     parser.add_argument("--target", type=float)
+    parser = common("latency", "time every evaluated model of an experiment (p50/p90/p99 per runtime, threads, batch)")
+    parser.add_argument("--evaluations", nargs="+", required=True, help="the evaluate.json of each model to time")
+    parser.add_argument("--out", required=True)
     parser = common("report", "tables and figures from the MLflow runs", experiment=False)
     parser.add_argument("--out", required=True)
 
@@ -159,7 +162,8 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     what = [getattr(args, key, None) for key in ("experiment", "method", "target", "variant")]
-    progress.set_job(" ".join(str(part) for part in [args.stage, *what, f"seed{args.seed}"] if part))
+    seed = f"seed{args.seed}" if hasattr(args, "seed") else None
+    progress.set_job(" ".join(str(part) for part in [args.stage, *what, seed] if part))
     baseline = Path(args.baseline) if getattr(args, "baseline", None) else None
     if args.stage == "train_baseline":
         stages.train_baseline(run, args.seed, out, device, evaluated=args.evaluate)
@@ -170,6 +174,8 @@ def _run_stage(args: argparse.Namespace, argv: list[str]) -> int:
         stages.finetune(run, args.method, args.target, args.seed, Path(args.pruned), out, device, baseline, budget)
     elif args.stage == "scratch":
         stages.scratch(run, args.method, args.target, args.seed, args.variant, Path(args.pruned), out, device, baseline)
+    elif args.stage == "latency":
+        stages.latency(run, [Path(path) for path in args.evaluations], out, device)
     elif args.stage == "evaluate":
         stages.evaluate(
             run,

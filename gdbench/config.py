@@ -149,6 +149,8 @@ def resolve(config: dict, experiments_dir: str | Path, check=None) -> dict:
         where = f"experiment {name} ({path}{' + overrides' if name in overrides else ''})"
         validate(experiment, "experiment", where)
         experiment.setdefault("methods", list(config["methods"]))
+        # the run's latency settings, under the experiment's own (only the latency job reads them)
+        experiment["latency"] = {**LATENCY_DEFAULTS, **config.get("latency", {}), **experiment.get("latency", {})}
         # The one place that says it: with no save points, pruning saves at its target only.
         experiment["prune"].setdefault("save_flops_ratios", [experiment["prune"]["target_flops_ratio"]])
         problems = _consistency_problems(experiment) + (check(experiment) if check is not None else [])
@@ -176,6 +178,16 @@ STAGE_READS: dict[str, tuple[str, ...]] = {
     "finetune": ("model", "data", "finetune"),
     "scratch": ("model", "data", "train", "scratch_budget"),
     "evaluate": ("model", "data"),
+    "latency": ("model", "data", "latency"),
+}
+# MLPerf-style: p50/p90/p99 of fixed timed runs after a warm-up; batch 1 and a throughput batch;
+# one thread and all of the job's; eager and onnxruntime on CPU, eager and CUDA graphs on a GPU
+LATENCY_DEFAULTS = {
+    "repeats": 50,
+    "warmup": 10,
+    "batch_sizes": [1, 64],
+    "threads": [1, "all"],
+    "runtimes": ["eager", "onnxruntime", "cuda_graphs"],
 }
 
 

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -585,3 +586,121 @@ def loader_config(data: dict, root: str) -> LoaderConfig:
     seed of an experiment reads the same splits and subsets)."""
     known = {f.name for f in fields(LoaderConfig)} - {"dataset", "root", "seed"}
     return LoaderConfig(data["dataset"], root, **{k: v for k, v in data.items() if k in known})
+
+
+def evaluated_model(evaluation: Path) -> dict:
+    """Which model an evaluate.json of the DAG scored, from its path (the rules' layout):
+    <exp>/baseline/seed<k>/evaluate/ or <exp>/<method>/<target>/seed<k>/<stage>/evaluate/; its
+    weights are the sibling train/model.pt."""
+    folder = Path(evaluation).parent.parent  # .../seed<k> (baseline) or .../<stage>
+    if folder.parent.name == "baseline":
+        key = {"stage": "baseline", "method": "none", "target": "none", "seed": int(folder.name.removeprefix("seed"))}
+    else:
+        seed, target, method = folder.parent, folder.parent.parent, folder.parent.parent.parent
+        key = {"stage": folder.name, "method": method.name, "target": target.name, "seed": int(seed.name[4:])}
+    return {**key, "model": folder / "train" / "model.pt"}
+
+
+def latency(run: Run, evaluations: list[Path], out_dir: Path, device: str = "auto") -> list[dict]:
+    """Latency of every evaluated model of `experiment` (baselines, fine-tuned, Scratch-E/B), as
+    MLPerf reports it (gdbench.timing): p50/p90/p99 per runtime, CPU threads and batch size, with
+    the measured speed-up against the same seed's baseline beside the speed-up its FLOPs promise.
+    Models of one architecture are timed once (latency depends on the shapes, not the weights).
+    The DAG runs this job alone on the machine (its rule takes every core), so no training shares
+    its cores."""
+    from gdbench import deploy, timing
+    from gdbench.config import fingerprint
+
+    settings = run.spec["latency"]
+    device = _device(device)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    measured: dict[str, list[dict]] = {}
+    rows, started = [], time.monotonic()
+    for index, evaluation in enumerate(sorted(evaluations)):
+        entry = evaluated_model(evaluation)
+        model = run.pruned_model(load_checkpoint(entry.pop("model"))["state_dict"]).eval()
+        architecture = fingerprint(deploy.channels(model))
+        if architecture not in measured:
+            measured[architecture] = _time_model(model, settings, device, out_dir / f"{architecture}.onnx", timing)
+        where = f"model {index + 1}/{len(evaluations)}  {entry['stage']} {entry['method']} {entry['target']}"
+        progress.write("latency", f"{where} seed{entry['seed']}", {}, started, (index + 1) / len(evaluations))
+        # the speed-up by FLOPs counts conv and linear MACs, the compute a runtime can save
+        flops = count_flops(model, model.example_input_shape[1:]).flops
+        rows += [{**entry, "architecture": architecture, "flops": flops, **row} for row in measured[architecture]]
+    _speedups(rows)
+    table = out_dir / "latency.json"
+    table.write_text(json.dumps(rows, indent=2))
+    run.log(
+        f"latency/{run.name}",
+        device,
+        params={"latency": settings, "device_name": _device_name(device)},
+        metrics={"models": len(evaluations), "architectures": len(measured)},
+        artifacts=[table],
+        lineage={"gdbench.lineage": f"{run.name}/latency"},
+    )
+    return rows
+
+
+def _device_name(device) -> str:
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return f"CPU {platform.processor() or platform.machine()}"
+
+
+def _time_model(model: nn.Module, settings: dict, device, onnx_path: Path, timing) -> list[dict]:
+    from gdbench import deploy
+
+    cuda = torch.device(device).type == "cuda"
+    shape = tuple(model.example_input_shape[1:])
+    rows = []
+    onnx = None
+    for runtime in settings["runtimes"]:
+        if runtime == "cuda_graphs" and not cuda:
+            continue  # a GPU-only runtime
+        on_cpu = runtime == "onnxruntime" or not cuda
+        if runtime == "onnxruntime" and onnx is None:
+            onnx = deploy.export_onnx(model.cpu(), onnx_path)
+        for threads in settings["threads"] if on_cpu else [None]:
+            count = timing.all_threads() if threads == "all" else threads
+            for batch in settings["batch_sizes"]:
+                where = torch.device("cpu") if on_cpu else torch.device(device)
+                inputs = torch.randn((batch, *shape), generator=torch.Generator().manual_seed(0)).to(where)
+                with timing.cpu_threads(count or timing.all_threads()):
+                    if runtime == "onnxruntime":
+                        call = timing.onnxruntime_call(onnx, inputs, count)
+                    elif runtime == "cuda_graphs":
+                        call = timing.cuda_graph_call(model.to(where), inputs)
+                    else:
+                        call = timing.eager_call(model.to(where), inputs)
+                    samples = timing.time_calls(call, settings["repeats"], settings["warmup"], cuda and not on_cpu)
+                rows.append(
+                    {
+                        "device": "cpu" if on_cpu else "cuda",
+                        "runtime": runtime,
+                        "threads": threads if on_cpu else "gpu",
+                        "thread_count": count if on_cpu else 0,
+                        "batch": batch,
+                        **timing.percentiles(samples),
+                    }
+                )
+    return rows
+
+
+def _speedups(rows: list[dict]) -> None:
+    """Each row's measured speed-up (the same seed's baseline p50 over its own, same runtime,
+    threads and batch) and the speed-up by FLOPs (baseline FLOPs over its own); their ratio says
+    how much of the FLOPs reduction the runtime turns into time (1 = all of it)."""
+
+    def config(row):
+        return (row["seed"], row["device"], row["runtime"], str(row["threads"]), row["batch"])
+
+    baselines = {config(row): row for row in rows if row["stage"] == "baseline"}
+    for row in rows:
+        base = baselines.get(config(row))
+        if base is None:
+            continue
+        row["speedup"] = base["p50_ms"] / row["p50_ms"]
+        row["flops_speedup"] = base["flops"] / row["flops"]
+        row["speedup_over_flops_speedup"] = row["speedup"] / row["flops_speedup"]

@@ -23,9 +23,11 @@ WHAT = {
     "interruption": "kill -9 of training, pruning and fine-tuning jobs, then a rerun; resume mid-training",
     "bad config": "unknown keys, wrong types, out-of-range ratios, unknown model/method/dataset, missing files, "
     "contradictory settings",
-    "bad data": "truncated pickle, wrong checksum, unreadable image, mask labels out of range, missing split lists",
+    "bad data": "truncated pickle, wrong checksum, unreadable image, mask labels out of range, missing split lists, "
+    "downloaded weights not matching their hash, a plug-in dataset's file changed after preparation",
     "concurrency": "four jobs logging to one MLflow store; GPU slots taken by concurrent jobs",
-    "resources": "GPU asked for where none exists, disk full during a checkpoint write, NaN loss",
+    "resources": "GPU asked for where none exists, disk full during a checkpoint write, NaN loss, "
+    "weights fetched offline",
     "security": "weights_only checkpoints, escaping archive members and links, unsafe YAML, shell quoting, "
     "MLflow UI bound to 127.0.0.1",
 }

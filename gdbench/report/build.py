@@ -11,6 +11,7 @@ import pandas as pd
 
 from gdbench.data.registry import dataset
 from gdbench.report import figures, provenance, tables
+from gdbench.report import latency as latency_report
 from gdbench.report.html import write_html
 from gdbench.report.summary import write_summary
 from gdbench.track import download_artifact, stage_runs
@@ -89,6 +90,17 @@ def _channels_figure(uri: str, name: str, title: str, evals: pd.DataFrame, model
     return True
 
 
+def _latency(uri: str, runs: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
+    """The latency job's measurements (its latency.json) and the device it named."""
+    timed = _runs_with_prefix(runs, "latency/")
+    if timed.empty:
+        return None, ""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = download_artifact(uri, timed.iloc[0]["run_id"], "latency.json", tmp)
+        rows = pd.DataFrame(json.loads(path.read_text())) if path is not None else None
+    return rows, str(timed.iloc[0].get("params.device_name", ""))
+
+
 def _ablations(runs: pd.DataFrame) -> dict[str, str]:
     """Method -> the method it ablates, as the prune runs logged it."""
     prunes = _runs_with_prefix(runs, "prune/")
@@ -155,6 +167,8 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         models = tables.per_seed(evals)
         if models.empty:
             continue
+        timings, device_name = _latency(uri, runs)
+        models, headline_speed = latency_report.merge(models, timings)
         spec = dataset(experiment["data"]["dataset"])
         generated = bool(resolved.get("synthetic_data")) and spec.generated_when_synthetic
         # a number from generated data never wears a paper name alone, nor stands beside the paper's
@@ -167,7 +181,14 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         origin = provenance.provenance(evals)
         provenance.write(origin, out / "tables" / f"{name}_provenance.json")
         origin_md = provenance.markdown(origin)
-        lines += [tables.to_markdown(table, heading), "", origin_md, ""]
+        lines += [tables.to_markdown(table, heading), ""]
+        if headline_speed is not None:
+            lines += [
+                f"Speed-up: {latency_report.describe(headline_speed, device_name)}; every runtime, thread "
+                f"count and batch in the latency table below.",
+                "",
+            ]
+        lines += [origin_md, ""]
         metric = f"test_{spec.metric}"
         headline += tables.headline_rows(table, TITLES.get(name, name), metric, convention, data)
         figures.accuracy_vs_flops(models, metric, title, out / "figures" / f"{name}_accuracy_vs_flops", convention)
@@ -202,6 +223,10 @@ def build_report(uri: str, resolved: dict, out_dir: str | Path) -> Path:
         lines.append("")
         quoted = paper_csv if not generated else None
         lines += _methods_section(name, title, models, _ablations(runs), quoted, metric, out, convention, origin_md)
+        if timings is not None:
+            frame = latency_report.table(timings)
+            frame.to_csv(out / "tables" / f"{name}_latency.csv", index=False)
+            lines += [latency_report.markdown(frame, title, device_name or "this machine"), ""]
     # The README's results table (scripts/readme_results.py copies it there)
     (out / "readme_results.md").write_text(tables.headline_markdown(headline, profile))
     report = out / "report.md"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gdbench.report import render, stats
+from gdbench.report.latency import speed_cell
 from gdbench.report.render import stat_cell
 from gdbench.report.summary import FLOPS_NOTE
 
@@ -124,6 +125,7 @@ def comparison(models: pd.DataFrame, expected: list[dict], convention: str = "ma
         reduction = "flops_reduction" if convention == "macs" else f"flops_reduction_{convention}"
         if reduction in group and not group[reduction].isna().all():
             row.update(stats.summary(1 - group[reduction], "kept_flops"))
+        row.update(_speedups(group))
         for metric in COLUMNS:
             if metric not in group or group[metric].isna().all():
                 continue
@@ -140,6 +142,18 @@ def comparison(models: pd.DataFrame, expected: list[dict], convention: str = "ma
     return pd.DataFrame(rows)
 
 
+def _speedups(group: pd.DataFrame) -> dict:
+    """Mean measured and FLOPs speed-ups over the seeds (gdbench.report.latency.merge), if timed."""
+    if "speedup" not in group or group["speedup"].isna().all():
+        return {}
+    return {"speedup_mean": group["speedup"].mean(), "flops_speedup_mean": group["flops_speedup"].mean()}
+
+
+def _speed(row) -> str:
+    return speed_cell(row.get("speedup_mean", float("nan")), row.get("flops_speedup_mean", float("nan")))
+
+
+SPEED = "Speed-up measured / by FLOPs"
 SIGNED = {"test_top1_change", "test_top5_change"}
 NOTE = (
     "Ours: mean ± std over n seeds (the mean alone when n = 1), in %, with the 95 % t-interval of the mean "
@@ -154,13 +168,23 @@ def _shown(table: pd.DataFrame) -> list[str]:
 
 def _comparison_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     metrics = _shown(table)
-    header = ["Stage", "Method", "Target", "Kept FLOPs", "n", *(LABELS[m] for m in metrics)]
+    timed = "speedup_mean" in table
+    header = [
+        "Stage",
+        "Method",
+        "Target",
+        "Kept FLOPs",
+        *([SPEED] if timed else []),
+        "n",
+        *(LABELS[m] for m in metrics),
+    ]
     rows = [
         [
             row["stage"],
             row["method"],
             row["target"],
             stat_cell(row, "kept_flops") if "kept_flops_mean" in row else "",
+            *([_speed(row)] if timed else []),
             str(row["n"]),
             *(_with_verdict(row, m) for m in metrics),
         ]
@@ -251,6 +275,7 @@ def methods_comparison(
             "kept_flops_mean": kept.mean(),
             "in_band": bool((kept - float(target)).abs().le(FLOPS_BAND + 1e-12).all()),
             **stats.summary(group[metric], metric),
+            **_speedups(group),
         }
         if "epochs_after_baseline" in group and group["epochs_after_baseline"].notna().any():
             row["epochs_mean"] = group["epochs_after_baseline"].mean()
@@ -288,8 +313,9 @@ METHODS_NOTE = (
 
 def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
     label = metric.replace("test_", "")
+    timed = "speedup_mean" in table
     header = [
-        "Method", "Kind", "Target", "Kept FLOPs", "FLOPs band", label, f"Δ {label}",
+        "Method", "Kind", "Target", "Kept FLOPs", "FLOPs band", *([SPEED] if timed else []), label, f"Δ {label}",
         f"{label} vs Gate Decorator", "Epochs", "Source",
     ]  # fmt: skip
 
@@ -314,6 +340,7 @@ def _methods_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[li
             row["target"],
             stat_cell(row, "kept_flops"),
             band(row),
+            *([_speed(row)] if timed else []),
             stat_cell(row, metric),
             stat_cell(row, f"{metric}_change", signed=True),
             versus(row),

@@ -10,7 +10,7 @@ from conftest import REPO, job_counts, snakemake
 def _expected_counts(resolved: dict) -> dict[str, int]:
     """Jobs per rule, counted from the config independently of the rules."""
     counts = {"prepare_data": len({e["data"]["dataset"] for e in resolved["experiments"].values()}),
-              "init_tracking": 1, "report": 1, "all": 1}
+              "init_tracking": 1, "report": 1, "all": 1, "latency": len(resolved["experiments"])}
     fetched = {e["model"]["pretrained"] for e in resolved["experiments"].values()
                if (e["model"].get("pretrained") or "").startswith("weights/")}
     if fetched:  # torchvision's ImageNet weights, downloaded by the fetch_weights rule

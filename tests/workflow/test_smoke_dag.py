@@ -63,6 +63,28 @@ def test_every_experiment_is_evaluated_and_reported(smoke):
         assert name in summary
 
 
+def test_every_evaluated_model_has_its_latency_rows_in_the_report(smoke):
+    """The latency job timed each evaluated model in every configured setting (issue 16), and the
+    report shows them: a latency table per experiment, the speed-up beside FLOPs in its tables."""
+    import pandas as pd
+
+    workdir, _, resolved = smoke
+    results = workdir / "results" / "smoke"
+    for name, experiment in resolved["experiments"].items():
+        rows = pd.DataFrame(json.loads((results / name / "latency" / "latency.json").read_text()))
+        evaluated = {p.relative_to(results / name).parts[:-2] for p in (results / name).rglob("evaluate/evaluate.json")}
+        assert len(evaluated) == len(set(zip(rows["stage"], rows["method"], rows["target"], rows["seed"])))
+        settings = experiment["latency"]
+        per_model = len(settings["batch_sizes"]) * len(settings["threads"]) * len(settings["runtimes"])
+        assert len(rows) == len(evaluated) * per_model
+        assert (rows["p50_ms"] <= rows["p90_ms"]).all() and (rows["p90_ms"] <= rows["p99_ms"]).all()
+        pruned = rows[rows["stage"] != "baseline"]
+        assert pruned["speedup"].notna().all() and (pruned["flops_speedup"] > 1).all()
+        assert (results / "report" / "tables" / f"{name}_latency.csv").is_file()
+    report = (results / "report" / "report.md").read_text()
+    assert "Speed-up measured / by FLOPs" in report and "latency" in report
+
+
 def test_a_second_run_has_nothing_to_do(smoke):
     workdir, _, _ = smoke
     result = snakemake(workdir, "-n", "--cores", "2", "--configfile", *CONFIGS)
@@ -71,10 +93,10 @@ def test_a_second_run_has_nothing_to_do(smoke):
 
 
 def test_mlflow_holds_one_run_per_stage_of_every_job(smoke):
-    """A prune job logs one run; a training job two (its training and its evaluation)."""
+    """A prune or latency job logs one run; a training job two (its training and its evaluation)."""
     workdir, result, resolved = smoke
     jobs = job_counts(result.stdout + result.stderr)
-    runs_per_job = {"train_baseline": 2, "prune": 1, "finetune": 2, "scratch": 2}
+    runs_per_job = {"train_baseline": 2, "prune": 1, "finetune": 2, "scratch": 2, "latency": 1}
     uri = tracking_uri(workdir / "results")
     # mlflow.log_at: report: the jobs queued their runs, the report job logged them all
     assert not list((workdir / "results" / "smoke" / "mlflow_queue").glob("*.json"))

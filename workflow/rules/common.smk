@@ -51,10 +51,13 @@ def spec_targets(experiment):
     return [target_label(t) for t in experiment["prune"]["save_flops_ratios"]]
 
 
-def evaluations():
-    """Every evaluate.json of the run: baselines, fine-tuned and from-scratch models."""
+def evaluations(only=None):
+    """Every evaluate.json of the run (of experiment `only`, if given): baselines, fine-tuned and
+    from-scratch models."""
     paths = []
     for name, experiment in EXPERIMENTS.items():
+        if only is not None and name != only:
+            continue
         for seed in experiment["seeds"]:
             paths.append(f"{R}/{name}/baseline/seed{seed}/evaluate/evaluate.json")
             for method in experiment["methods"]:

@@ -5,6 +5,7 @@ rule report:
     input:
         config=CONFIG_INPUT,
         evaluations=evaluations(),
+        latency=[f"{R}/{name}/latency/latency.json" for name in EXPERIMENTS],
         tracking=ancient(f"{R}/tracking_ready.json"),
     output:
         f"{R}/report/summary.md",
