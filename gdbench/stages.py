@@ -642,11 +642,20 @@ def latency(run: Run, evaluations: list[Path], out_dir: Path, device: str = "aut
 
 
 def _device_name(device) -> str:
+    """The device the latency rows were measured on, named as a reader can look it up."""
+    from gdbench import timing
+
     if torch.device(device).type == "cuda":
         return torch.cuda.get_device_name(device)
     import platform
 
-    return f"CPU {platform.processor() or platform.machine()}"
+    model = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:  # not Linux
+        pass
+    return f"{model}, {timing.all_threads()} cores for the job"
 
 
 def _time_model(model: nn.Module, settings: dict, device, onnx_path: Path, timing) -> list[dict]:
