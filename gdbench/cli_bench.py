@@ -70,7 +70,15 @@ def _run_latency(args: argparse.Namespace) -> int:
 
     _emit(
         f"inference latency, {args.model}, baseline against pruned to {args.flops_ratio} FLOPs",
-        latency(args.model, args.flops_ratio, args.batch_sizes, args.repeats, args.device),
+        latency(
+            args.model,
+            args.flops_ratio,
+            args.batch_sizes,
+            args.repeats,
+            args.device,
+            runtimes=args.runtimes,
+            threads=args.threads,
+        ),
         args.json,
     )
     return 0
@@ -156,6 +164,10 @@ def add_parser(commands, models: list[str]) -> None:
     speed.add_argument("--flops-ratio", type=float, default=0.3, help="kept / original FLOPs of the pruned version")
     speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
     speed.add_argument("--repeats", type=int, default=20)
+    speed.add_argument(
+        "--runtimes", nargs="+", choices=("eager", "onnxruntime"), default=["eager"], help="onnxruntime runs on CPU"
+    )
+    speed.add_argument("--threads", type=int, help="CPU threads (default: all this process may use)")
     speed.add_argument("--device", help="default: cuda if present, else cpu")
     benchmark(
         "gpu-check",

@@ -37,30 +37,52 @@ def latency(
     repeats: int = 20,
     device: str | None = None,
     channels_last: bool = False,
+    runtimes=("eager",),
+    threads: int | None = None,
 ) -> dict:
+    """Median latency of the baseline and the pruned copy per runtime and batch, the two timed
+    alternately (drift hits both alike). `runtimes`: eager (on `device`) and onnxruntime (CPU,
+    `threads` intra-op threads; default all of this process's cores)."""
+    import tempfile
+    from pathlib import Path
+
+    from gdbench import deploy, timing
+
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     models = {"baseline": build_model(model_name), "pruned": pruned_copy(model_name, flops_ratio)}
     flops = {name: count_flops(m).flops for name, m in models.items()}
     result = {"model": model_name, "flops_ratio": flops["pruned"] / flops["baseline"]}
     shape = models["baseline"].example_input_shape[1:]
-    for name, model in models.items():
-        model = model.to(device).eval()
-        if channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        models[name] = model
-    with torch.inference_mode():
-        for batch in batch_sizes:
-            inputs = torch.randn(batch, *shape, device=device)
-            samples = {name: [] for name in models}
-            for _ in range(3):  # warm-up
-                for model in models.values():
-                    model(inputs)
-            for _ in range(repeats):  # alternate, so drift hits both alike
-                for name, model in models.items():
-                    samples[name].append(timed(lambda m=model, x=inputs: m(x), device))
-            base, pruned = (statistics.median(samples[n]) for n in ("baseline", "pruned"))
-            result[f"batch{batch}_baseline_ms"] = base * 1e3
-            result[f"batch{batch}_pruned_ms"] = pruned * 1e3
-            result[f"batch{batch}_speedup"] = base / pruned
-            result[f"batch{batch}_speedup_over_flops_speedup"] = (base / pruned) * result["flops_ratio"]
+    threads = threads or timing.all_threads()
+    with tempfile.TemporaryDirectory() as folder:
+        exported = {}
+        if "onnxruntime" in runtimes:
+            exported = {name: deploy.export_onnx(m.eval(), Path(folder) / f"{name}.onnx") for name, m in models.items()}
+        for name, model in models.items():
+            model = model.to(device).eval()
+            if channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            models[name] = model
+        for runtime in runtimes:
+            prefix = "" if runtime == "eager" else f"{runtime}_"
+            for batch in batch_sizes:
+                where = device if runtime == "eager" else torch.device("cpu")
+                inputs = torch.randn(batch, *shape, device=where)
+                if runtime == "eager":
+                    calls = {name: timing.eager_call(m, inputs) for name, m in models.items()}
+                else:
+                    calls = {name: timing.onnxruntime_call(exported[name], inputs, threads) for name in models}
+                samples = {name: [] for name in models}
+                with timing.cpu_threads(threads):
+                    for _ in range(3):  # warm-up
+                        for call in calls.values():
+                            call()
+                    for _ in range(repeats):  # alternate, so drift hits both alike
+                        for name, call in calls.items():
+                            samples[name].append(timed(call, where))
+                base, pruned = (statistics.median(samples[n]) for n in ("baseline", "pruned"))
+                result[f"{prefix}batch{batch}_baseline_ms"] = base * 1e3
+                result[f"{prefix}batch{batch}_pruned_ms"] = pruned * 1e3
+                result[f"{prefix}batch{batch}_speedup"] = base / pruned
+                result[f"{prefix}batch{batch}_speedup_over_flops_speedup"] = (base / pruned) * result["flops_ratio"]
     return result

@@ -86,4 +86,4 @@ def test_kill_minus_nine_then_rerun_gives_the_uninterrupted_results(smoke, tmp_p
 
     runs = stage_runs(tracking_uri(workdir / "results"), "resnet56_cifar10", "killed")
     assert runs["tags.gdbench.stage_key"].is_unique
-    assert len(runs) == 1 + 1 + 1 + 2 + 2  # train, evaluate baseline, prune, finetune ×2, evaluate ×2
+    assert len(runs) == 1 + 1 + 1 + 2 + 2 + 1  # train, evaluate baseline, prune, finetune ×2, evaluate ×2, latency

@@ -37,18 +37,24 @@ def _rules(jobs) -> dict[str, int]:
 
 
 EXPERIMENT = "resnet56_cifar10"  # smoke: seed 0; gate_decorator; save points 0.7, 0.5; Scratch-B
+LATENCY = f"results/smoke/{EXPERIMENT}/latency/latency.json"  # the experiment's latency job: its models changed
+
+
+def _downstream(job) -> bool:
+    """The report, and the latency job of the edited experiment (it times every evaluated model)."""
+    return job["rule"] in ("report", "all") or (job["rule"] == "latency" and job["output"] == LATENCY)
 
 
 def test_adding_a_seed_reruns_no_existing_job(smoke, tmp_path):
     workdir, _, _ = smoke
     jobs = _planned(workdir, _smoke_override(EXPERIMENT, "seeds: [0, 2]"), tmp_path)
     for job in jobs:
-        if job["rule"] in ("report", "all"):
-            continue  # the report gains the new seed's evaluations
+        if _downstream(job):
+            continue  # the report and the latency job gain the new seed's evaluations
         assert "seed2" in job["output"] and job["reason"].startswith("Missing output files"), job
     # seed 2 alone: its baseline, one prune, 2 save points, 2 fine-tunes, 2 Scratch-B (each evaluates its model)
     assert _rules(jobs) == {"train_baseline": 1, "prune": 1, "save_point": 2, "finetune": 2, "scratch": 2,
-                            "report": 1, "all": 1}
+                            "latency": 1, "report": 1, "all": 1}
 
 
 def test_editing_expected_reruns_only_the_report(smoke, tmp_path):
@@ -61,12 +67,14 @@ def test_editing_expected_reruns_only_the_report(smoke, tmp_path):
 
 
 def test_editing_finetune_reruns_finetune_its_evaluations_and_the_report(smoke, tmp_path):
-    """(A finetune job evaluates the model it makes, so its evaluation reruns with it.)"""
+    """(A finetune job evaluates the model it makes, so its evaluation reruns with it; the latency job
+    of the experiment times the new models.)"""
     workdir, _, resolved = smoke
     jobs = _planned(workdir, _smoke_override(EXPERIMENT, "finetune: {epochs: 2}"), tmp_path)
     experiment = resolved["experiments"][EXPERIMENT]
     tuned = len(experiment["seeds"]) * len(experiment["prune"]["save_flops_ratios"])
-    assert _rules(jobs) == {"finetune": tuned, "report": 1, "all": 1}
+    assert _rules(jobs) == {"finetune": tuned, "latency": 1, "report": 1, "all": 1}
+    assert next(j for j in jobs if j["rule"] == "latency")["output"] == LATENCY  # the edited experiment's only
     assert all(f"/{EXPERIMENT}/" in j["output"] and "/finetune/" in j["output"] for j in jobs if j["rule"] == "finetune")
     assert all("Params have changed" in j["reason"] for j in jobs if j["rule"] == "finetune")
 
@@ -77,7 +85,8 @@ def test_editing_train_reruns_everything_downstream_of_training(smoke, tmp_path)
     experiment = resolved["experiments"][EXPERIMENT]
     seeds, targets = len(experiment["seeds"]), len(experiment["prune"]["save_flops_ratios"])
     assert _rules(jobs) == {"train_baseline": seeds, "prune": seeds, "save_point": seeds * targets,
-                            "finetune": seeds * targets, "scratch": seeds * targets, "report": 1, "all": 1}
+                            "finetune": seeds * targets, "scratch": seeds * targets, "latency": 1, "report": 1,
+                            "all": 1}
     assert all(f"/{EXPERIMENT}/" in j["output"] for j in jobs if j["rule"] not in ("report", "all"))
 
 
@@ -85,7 +94,7 @@ def test_adding_a_method_reruns_nothing_existing(smoke, tmp_path):
     workdir, _, resolved = smoke
     jobs = _planned(workdir, _smoke_override(EXPERIMENT, "methods: [gate_decorator, l1_norm]"), tmp_path)
     for job in jobs:
-        if job["rule"] in ("report", "all"):
+        if _downstream(job):
             continue
         assert "/l1_norm/" in job["output"] and job["reason"].startswith("Missing output files"), job
     assert _rules(jobs)["prune"] == len(resolved["experiments"][EXPERIMENT]["seeds"])  # one per seed, l1_norm only
