@@ -188,6 +188,7 @@ LATENCY_DEFAULTS = {
     "batch_sizes": [1, 64],
     "threads": [1, "all"],
     "runtimes": ["eager", "onnxruntime", "cuda_graphs"],
+    "alone": True,  # the job takes every core: no other job shares the machine while it times
 }
 
 

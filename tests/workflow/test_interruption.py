@@ -23,6 +23,7 @@ CONFIG = """profile: killed
 experiments: [resnet56_cifar10]
 overrides:
   resnet56_cifar10: {seeds: [0], scratch: []}
+latency: {repeats: 1, warmup: 0, batch_sizes: [1], threads: [1], runtimes: [eager], alone: false}
 """
 KILLABLE = ("train_baseline", "prune", "finetune", "scratch")
 

@@ -2,7 +2,7 @@ rule latency:
     """Latency of every evaluated model of an experiment (p50/p90/p99 per runtime, CPU threads and
     batch, gdbench.timing), once they all exist. It takes every core the DAG has (`threads:
     workflow.cores`), so Snakemake starts it only when no other job runs and starts none beside it:
-    no training shares its cores while it times."""
+    no training shares its cores while it times (unless latency.alone is false)."""
     input:
         config=CONFIG_INPUT,
         tracking=[] if QUEUED else ancient(f"{R}/tracking_ready.json"),
@@ -17,7 +17,8 @@ rule latency:
         f"{R}/logs/latency/{{experiment}}.log",
     benchmark:
         f"{R}/benchmarks/latency/{{experiment}}.tsv"
-    threads: workflow.cores
+    # every core, so that nothing runs beside it; latency.alone: false (the test suite) shares one
+    threads: lambda w: workflow.cores if EXPERIMENTS[w.experiment]["latency"]["alone"] else 1
     conda:
         CONDA_ENV
     resources:
