@@ -55,30 +55,12 @@ def test_a_pruned_model_round_trips_through_every_format(family, tmp_path):
     assert onnx["within"], onnx
 
 
-def test_the_exported_program_runs_with_nothing_but_torch(tmp_path):
-    """The README's five lines, in a Python where gdbench cannot be imported."""
-    model = _pruned(*FAMILIES["cifar_resnet"])
-    program = deploy.export_program(model, tmp_path / deploy.PROGRAM)
-    assert deploy.program_parity(model, program)["within"]
-    inputs = deploy.example_input(model, 3, seed=5)
-    torch.save(inputs, tmp_path / "inputs.pt")
-    with torch.no_grad():
-        torch.save(model(inputs), tmp_path / "expected.pt")
-    script = (
-        "import sys; sys.modules['gdbench'] = None\n"  # any import of gdbench fails
-        "import torch\n"
-        f"model = torch.export.load({str(tmp_path / deploy.PROGRAM)!r}).module()\n"
-        f"inputs = torch.load({str(tmp_path / 'inputs.pt')!r}, weights_only=True)\n"
-        f"expected = torch.load({str(tmp_path / 'expected.pt')!r}, weights_only=True)\n"
-        "assert torch.allclose(model(inputs), expected, rtol=0, atol=1e-5), 'outputs differ'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
-def test_gdbench_export_writes_the_folder_and_states_the_parity(tmp_path, capsys):
+def test_gdbench_export_writes_the_folder_and_a_program_that_runs_with_nothing_but_torch(tmp_path, capsys):
+    """The command end to end, then the README's five lines on its .pt2 in a Python where gdbench
+    cannot be imported."""
     name, kwargs = FAMILIES["cifar_resnet"]
-    checkpoint = save_checkpoint({"state_dict": _pruned(name, kwargs).state_dict()}, tmp_path / "model.pt")
+    model = _pruned(name, kwargs)
+    checkpoint = save_checkpoint({"state_dict": model.state_dict()}, tmp_path / "model.pt")
     out = tmp_path / "deploy"
     argv = ["export", str(checkpoint), "--out", str(out), "--model", name, "--model-kwargs", json.dumps(kwargs)]
     assert cli.main(argv) == 0
@@ -88,6 +70,21 @@ def test_gdbench_export_writes_the_folder_and_states_the_parity(tmp_path, capsys
     parity = json.loads((out / "model.onnx.parity.json").read_text())
     assert parity["within"] and parity["max_abs_difference"] <= 1e-4 * parity["output_scale"]
     assert json.loads((out / deploy.ARCHITECTURE).read_text())["source"] == str(checkpoint)
+
+    inputs = deploy.example_input(model, 3, seed=5)
+    torch.save(inputs, tmp_path / "inputs.pt")
+    with torch.no_grad():
+        torch.save(model(inputs), tmp_path / "expected.pt")
+    script = (
+        "import sys; sys.modules['gdbench'] = None\n"  # any import of gdbench fails
+        "import torch\n"
+        f"model = torch.export.load({str(out / deploy.PROGRAM)!r}).module()\n"
+        f"inputs = torch.load({str(tmp_path / 'inputs.pt')!r}, weights_only=True)\n"
+        f"expected = torch.load({str(tmp_path / 'expected.pt')!r}, weights_only=True)\n"
+        "assert torch.allclose(model(inputs), expected, rtol=0, atol=1e-5), 'outputs differ'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.reliability("bad config")
