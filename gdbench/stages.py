@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gdbench import plugins, progress
+from gdbench import deploy, plugins, progress, timing
 from gdbench.checkpoint import load_checkpoint, load_pruned_state_dict, load_resumable, save_checkpoint
 from gdbench.config import stage_settings, target_label
 from gdbench.data import registry
@@ -519,7 +519,7 @@ def evaluate(
     }
     if is_main_process():
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "architecture.json").write_text(json.dumps(channel_counts(model), indent=2))
+        (out_dir / "architecture.json").write_text(json.dumps(deploy.channels(model), indent=2))
         (out_dir / "evaluate.json").write_text(json.dumps(result, indent=2))
         if any(split["kept"] < split["of"] for split in run.subsets.values()):
             # a reduced dataset: which images this number was measured on (gdbench.data.subset)
@@ -539,11 +539,6 @@ def evaluate(
         lineage=lineage_tags(run.name, seed, method, target, stage),
     )
     return result
-
-
-def channel_counts(model: nn.Module) -> dict[str, int]:
-    """The pruned architecture: output channels of every conv, in forward order of registration."""
-    return {name: layer.out_channels for name, layer in model.named_modules() if isinstance(layer, nn.Conv2d)}
 
 
 def init_tracking(config: dict) -> None:
@@ -608,7 +603,6 @@ def latency(run: Run, evaluations: list[Path], out_dir: Path, device: str = "aut
     Models of one architecture are timed once (latency depends on the shapes, not the weights).
     The DAG runs this job alone on the machine (its rule takes every core), so no training shares
     its cores."""
-    from gdbench import deploy, timing
     from gdbench.config import fingerprint
 
     settings = run.spec["latency"]
@@ -621,7 +615,7 @@ def latency(run: Run, evaluations: list[Path], out_dir: Path, device: str = "aut
         model = run.pruned_model(load_checkpoint(entry.pop("model"))["state_dict"]).eval()
         architecture = fingerprint(deploy.channels(model))
         if architecture not in measured:
-            measured[architecture] = _time_model(model, settings, device, out_dir / f"{architecture}.onnx", timing)
+            measured[architecture] = _time_model(model, settings, device, out_dir / f"{architecture}.onnx")
         where = f"model {index + 1}/{len(evaluations)}  {entry['stage']} {entry['method']} {entry['target']}"
         progress.write("latency", f"{where} seed{entry['seed']}", {}, started, (index + 1) / len(evaluations))
         # the speed-up by FLOPs counts conv and linear MACs, the compute a runtime can save
@@ -643,8 +637,6 @@ def latency(run: Run, evaluations: list[Path], out_dir: Path, device: str = "aut
 
 def _device_name(device) -> str:
     """The device the latency rows were measured on, named as a reader can look it up."""
-    from gdbench import timing
-
     if torch.device(device).type == "cuda":
         return torch.cuda.get_device_name(device)
     import platform
@@ -658,9 +650,7 @@ def _device_name(device) -> str:
     return f"{model}, {timing.all_threads()} cores for the job"
 
 
-def _time_model(model: nn.Module, settings: dict, device, onnx_path: Path, timing) -> list[dict]:
-    from gdbench import deploy
-
+def _time_model(model: nn.Module, settings: dict, device, onnx_path: Path) -> list[dict]:
     cuda = torch.device(device).type == "cuda"
     shape = tuple(model.example_input_shape[1:])
     rows = []

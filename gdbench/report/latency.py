@@ -16,9 +16,7 @@ def headline(rows: pd.DataFrame) -> dict:
     eager = rows[rows["runtime"] == "eager"] if (rows["runtime"] == "eager").any() else rows
     device = "cuda" if (eager["device"] == "cuda").any() else "cpu"
     chosen = eager[eager["device"] == device]
-    threads = chosen["threads"].astype(str)
-    numeric = pd.to_numeric(threads.replace({"all": "1e9", "gpu": "0"}), errors="coerce")
-    top = threads[numeric == numeric.max()].iloc[0]
+    top = str(chosen.loc[chosen["thread_count"].idxmax(), "threads"])  # the most threads the job timed with
     return {"device": device, "runtime": chosen["runtime"].iloc[0], "threads": top, "batch": int(chosen["batch"].min())}
 
 
