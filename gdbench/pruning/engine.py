@@ -45,6 +45,10 @@ class PruneConfig:
     # exactly round(p · n) filters, dead channels in the budget
     removal_rule: str = "threshold"
     floor_ratio: float = 0.1  # each group keeps max(1, int(0.1·C)) channels
+    # DEVIATION: channel alignment, not in the paper: with round_to > 1 every group's width stays a
+    # multiple of it (channels leave in blocks ranked by their mean score, plan.py), for hardware
+    # that computes in tiles of 8 or 16 channels; 1 (the default) is the paper's pruning
+    round_to: int = 1
     max_ticks: int = 100_000  # pruning steps before giving up
     flops_convention: str = "macs"  # gdbench.flops.CONVENTIONS
 
@@ -62,6 +66,7 @@ class PruneConfig:
         )
         check("prune_fraction_per_tick", 0 < self.prune_fraction_per_tick < 1, "in (0, 1)")
         check("floor_ratio", 0 <= self.floor_ratio < 1, "in [0, 1)")
+        check("round_to", isinstance(self.round_to, int) and self.round_to >= 1, "a positive integer")
         check("removal_rule", self.removal_rule in REMOVAL_RULES, f"one of {REMOVAL_RULES}")
         check("flops_convention", self.flops_convention in CONVENTIONS, f"one of {CONVENTIONS}")
 
@@ -168,7 +173,7 @@ class GlobalPruner:
         save point or the target needs; `whole_order`: as many channels as reaching it needs.
         Returns the filters removed and the keep-masks."""
         states = group_states(self.prunable_groups, scores, self.config.floor_ratio)
-        order = removal_order(states)
+        order = removal_order(states, self.config.round_to)
         stop = self.next_stop()
         if whole_order:
             count = len(order)
@@ -188,8 +193,8 @@ class GlobalPruner:
         removed = sum(int((~keep).sum()) * len(group.names) for group, keep in zip(self.prunable_groups, keeps))
         if removed == 0:
             raise RuntimeError(
-                f"every group is at its floor (floor_ratio {self.config.floor_ratio}) at "
-                f"FLOPs ratio {self.flops_ratio():.4f}; target "
+                f"every group is at its floor (floor_ratio {self.config.floor_ratio}, round_to "
+                f"{self.config.round_to}) at FLOPs ratio {self.flops_ratio():.4f}; target "
                 f"{self.config.target_flops_ratio} is out of reach"
             )
         self.ticks += 1

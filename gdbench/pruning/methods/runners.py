@@ -21,7 +21,7 @@ from gdbench.gates import gated_layers
 from gdbench.pruning.engine import GlobalPruner
 from gdbench.pruning.methods import criteria
 from gdbench.pruning.methods.depgraph import PlainModel
-from gdbench.pruning.plan import floor_channels
+from gdbench.pruning.plan import aligned_width, floor_channels
 from gdbench.train import fit, train_one_epoch, triangular
 
 
@@ -169,9 +169,8 @@ class UniformShrink(GlobalPruner):
         """Narrow every group of `graph` to `share` of its original width; returns filters removed."""
         removed = 0
         for group, scores in zip(groups, criteria.l1_norm(graph, groups)):
-            width = max(
-                floor_channels(group.original_width, self.config.floor_ratio), round(share * group.original_width)
-            )
+            floor = floor_channels(group.original_width, self.config.floor_ratio)
+            width = aligned_width(round(share * group.original_width), group.width, floor, self.config.round_to)
             if width < group.width:
                 keep = torch.zeros(group.width, dtype=torch.bool)
                 keep[torch.argsort(scores, descending=True, stable=True)[:width]] = True

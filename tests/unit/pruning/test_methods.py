@@ -131,6 +131,21 @@ def test_uniform_shrink_meets_the_flops_target_with_one_width_share_for_every_gr
     assert all(g.width == original[g.names[0]] for g in frozen)
 
 
+@pytest.mark.parametrize("name", ["gate_decorator", "uniform_shrink", "l1_norm"])
+def test_round_to_keeps_every_pruned_width_a_multiple_and_meets_the_target(name, tmp_path):
+    """The shared engine aligns every method alike (Tick-Tock, one-shot, the uniform shrink)."""
+    pruner, trace, widths = _pruned(name, tmp_path, base_width=16, round_to=8)
+    assert trace[-1]["flops_ratio"] <= 0.45
+    cut = 0
+    for layer_name, layer in gated_layers(pruner.model):
+        width = layer.gate.numel()
+        assert width == widths[layer_name] or width % 8 == 0, (layer_name, width)
+        cut += width < widths[layer_name]
+    assert cut > 0
+    assert pruner.model(torch.randn(2, 3, 16, 16)).shape == (2, 4)
+    assert load_checkpoint(tmp_path / checkpoint_name(0.45))["config"]["round_to"] == 8
+
+
 def _vgg_graph():
     torch.manual_seed(0)
     model = decorate(VGG(10, width_divisor=16), torch.zeros(1, 3, 32, 32))
