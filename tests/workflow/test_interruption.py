@@ -16,13 +16,14 @@ from gdbench.track import stage_runs, tracking_uri
 
 from conftest import REPO
 
-# The smoke run's ResNet-56 experiment, seed 0 only, without its Scratch-B jobs (for the test
-# budget; Scratch-B resumes like every training job, tests/unit/test_stages.py), under another
-# profile: the same settings, so every number must equal the uninterrupted smoke run's.
+# The smoke run's digits experiment (as the suite runs it, suite.yaml), Gate Decorator on seed 0
+# only, under another profile: the same settings, so every number must equal the uninterrupted
+# smoke run's. Its jobs are the DAG's kinds in miniature (a 15-epoch baseline, a Tick-Tock prune,
+# a fine-tune), each long enough to be killed mid-way.
 CONFIG = """profile: killed
-experiments: [resnet56_cifar10]
+experiments: [resnet14_digits]
 overrides:
-  resnet56_cifar10: {seeds: [0], scratch: []}
+  resnet14_digits: {methods: [gate_decorator], seeds: [0], prune: {save_flops_ratios: [0.3]}}
 latency: {repeats: 1, warmup: 0, batch_sizes: [1], threads: [1], runtimes: [eager], alone: false}
 """
 KILLABLE = ("train_baseline", "prune", "finetune", "scratch")
@@ -78,13 +79,13 @@ def test_kill_minus_nine_then_rerun_gives_the_uninterrupted_results(smoke, tmp_p
             break
     assert kills >= 2, "the DAG finished before it could be interrupted"
 
-    ours = sorted((workdir / "results" / "killed" / "resnet56_cifar10").rglob("evaluate.json"))
-    assert len(ours) == 1 + 2  # baseline + 2 save points, fine-tuned
+    ours = sorted((workdir / "results" / "killed" / "resnet14_digits").rglob("evaluate.json"))
+    assert len(ours) == 1 + 1  # baseline + the save point, fine-tuned
     for path in ours:
         relative = path.relative_to(workdir / "results" / "killed")
         reference = json.loads((reference_dir / "results" / "smoke" / relative).read_text())
         assert json.loads(path.read_text()) == reference, relative
 
-    runs = stage_runs(tracking_uri(workdir / "results"), "resnet56_cifar10", "killed")
+    runs = stage_runs(tracking_uri(workdir / "results"), "resnet14_digits", "killed")
     assert runs["tags.gdbench.stage_key"].is_unique
-    assert len(runs) == 1 + 1 + 1 + 2 + 2 + 1  # train, evaluate baseline, prune, finetune ×2, evaluate ×2, latency
+    assert len(runs) == 1 + 1 + 1 + 1 + 1 + 1  # train, evaluate baseline, prune, finetune, evaluate, latency
