@@ -22,6 +22,11 @@ RUN["results_dir"] = "results"
 R = f"results/{RUN['profile']}"
 CONFIG_JSON = write_resolved(RUN, f"{R}/config.json")
 
+# On a cluster executor (profiles/slurm) these run where Snakemake runs, not as scheduler jobs:
+# a file copy and the tracking store's creation are not worth a queue wait, and downloads need the
+# internet that login nodes have and compute nodes often lack.
+localrules: all, save_point, init_tracking, prepare_data, fetch_weights
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare_data.smk"
 include: "workflow/rules/fetch_weights.smk"

@@ -97,10 +97,16 @@ def _in_gpu_slots(args: argparse.Namespace, config: dict, argv: list[str]) -> in
 
     if getattr(args, "gpus", 0) <= 0:
         return None
+    if "SLURM_JOB_ID" in os.environ:  # the cluster scheduler already gave this job its own GPUs
+        given = os.environ.get("CUDA_VISIBLE_DEVICES", "none")
+        print(
+            f"gdbench stage {args.stage}: SLURM job {os.environ['SLURM_JOB_ID']} holds GPUs {given} "
+            f"(CUDA_VISIBLE_DEVICES); gdbench's GPU slots step aside",
+            file=sys.stderr,
+        )
+        return None
     if not visible_devices():
         print(f"gdbench stage {args.stage}: no GPU on this machine, running on CPU", file=sys.stderr)
-        return None
-    if "SLURM_JOB_ID" in os.environ:  # the cluster scheduler already gave this job its own GPUs
         return None
     state_dir = Path(config["results_dir"]) / config["profile"] / ".gpu_slots" / socket.gethostname()
     child_argv = list(argv)

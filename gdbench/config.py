@@ -151,6 +151,15 @@ def resolve(config: dict, experiments_dir: str | Path, check=None) -> dict:
         experiment.setdefault("methods", list(config["methods"]))
         # the run's latency settings, under the experiment's own (only the latency job reads them)
         experiment["latency"] = {**LATENCY_DEFAULTS, **config.get("latency", {}), **experiment.get("latency", {})}
+        # what each job asks a cluster scheduler for, per stage: defaults, the run's, the experiment's
+        experiment["cluster"] = {
+            request: {
+                **CLUSTER_DEFAULTS[request],
+                **config.get("cluster", {}).get(request, {}),
+                **experiment.get("cluster", {}).get(request, {}),
+            }
+            for request in CLUSTER_DEFAULTS
+        }
         # The one place that says it: with no save points, pruning saves at its target only.
         experiment["prune"].setdefault("save_flops_ratios", [experiment["prune"]["target_flops_ratio"]])
         problems = _consistency_problems(experiment) + (check(experiment) if check is not None else [])
@@ -190,6 +199,33 @@ LATENCY_DEFAULTS = {
     "runtimes": ["eager", "onnxruntime", "cuda_graphs"],
     "alone": True,  # the job takes every core: no other job shares the machine while it times
 }
+
+
+# What a job of each stage asks a cluster scheduler for (profiles/slurm: --time, --mem), by stage
+# with a default; read by the rules' resources only, so a change reruns nothing. Sized for the
+# paper run on one GPU: ResNet-56's Tick-Tock takes about a day.
+CLUSTER_DEFAULTS = {
+    "runtime": {"default": 240, "train_baseline": 2880, "prune": 2880, "scratch": 2880, "finetune": 720},  # minutes
+    "mem_mb": {"default": 16000},
+}
+
+
+def without_cluster(run: dict) -> dict:
+    """The resolved run without its scheduler requests, run-level and per experiment (what the
+    report's rerun trigger hashes: asking a cluster for more time changes no result)."""
+    stripped = {key: value for key, value in run.items() if key not in ("cluster", "experiments")}
+    stripped["experiments"] = {
+        name: {key: value for key, value in experiment.items() if key != "cluster"}
+        for name, experiment in run.get("experiments", {}).items()
+    }
+    return stripped
+
+
+def cluster_request(config: dict, request: str, stage: str) -> int:
+    """A job's `request` (runtime in minutes, mem_mb) for `stage`: of a resolved experiment, or of
+    the run (its `cluster:` over the defaults) for the report, which has no experiment."""
+    requests = {**CLUSTER_DEFAULTS[request], **config.get("cluster", {}).get(request, {})}
+    return int(requests.get(stage, requests["default"]))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,6 +71,9 @@ def test_smoke_config_resolves(config):
             r"prune\.tock_lr_min must not exceed prune\.tock_lr_max",
         ),
         ({"data": {"batch_size": 0}}, r"data\.batch_size: 0 is invalid"),
+        ({"prune": {"round_to": 0}}, r"prune\.round_to: 0 is invalid"),
+        ({"cluster": {"runtime": {"prnue": 60}}}, r"cluster\.runtime: .*'prnue'"),
+        ({"cluster": {"mem_mb": {"default": "16G"}}}, r"cluster\.mem_mb\.default: '16G' is invalid"),
         ({"data": {"train_per_clas": 10}}, r"data: unknown key\(s\) 'train_per_clas'"),
         ({"data": {"test_fraction": 1.5}}, r"data\.test_fraction: 1\.5 is invalid"),
         ({"scratch_methods": ["depgraph_matched"]}, r"scratch_methods \['depgraph_matched'\]: not in methods"),
@@ -109,6 +112,7 @@ def test_bad_experiment_settings_name_the_key(config, override, message):
         ({"experiments": ["resnet56_cifar100"]}, r"experiments\.0: 'resnet56_cifar100' is not allowed"),
         ({"synthetic_data": "yes"}, r"synthetic_data: 'yes' is invalid"),
         ({"mlflow": {"log_at": "end"}}, r"mlflow\.log_at: 'end' is not allowed"),
+        ({"cluster": {"memory": {"default": 1}}}, r"cluster: unknown key\(s\) 'memory'"),
         (
             {"overrides": {"resnet56_cifar1O": {}}},
             r"overrides: 'resnet56_cifar1O' does not match|overrides: .*resnet56_cifar1O",
@@ -216,3 +220,27 @@ def test_an_override_of_an_experiment_that_does_not_exist_is_named(config):
             {**config, "experiments": ["resnet56_cifar10"], "overrides": {"resnet56_cifar11": {"seeds": [1]}}},
             EXPERIMENTS,
         )
+
+
+def test_cluster_requests_layer_experiment_over_run_over_defaults_and_change_no_settings(config):
+    from gdbench.config import CLUSTER_DEFAULTS, cluster_request, fingerprint, stage_settings, without_cluster
+
+    run = {
+        **config,
+        "cluster": {"runtime": {"default": 60}, "mem_mb": {"prune": 4000}},
+        "overrides": {"resnet56_cifar10": {"cluster": {"runtime": {"prune": 90}}}},
+    }
+    resolved = resolve_run(run, EXPERIMENTS)
+    resnet56, vgg = resolved["experiments"]["resnet56_cifar10"], resolved["experiments"]["vgg16m_cifar100"]
+    assert cluster_request(resnet56, "runtime", "prune") == 90  # the experiment's
+    assert cluster_request(vgg, "runtime", "prune") == CLUSTER_DEFAULTS["runtime"]["prune"]  # the stage's default
+    assert cluster_request(vgg, "runtime", "latency") == 60  # the run's default for stages not named
+    assert cluster_request(vgg, "mem_mb", "prune") == 4000 and cluster_request(vgg, "mem_mb", "finetune") == 16000
+    assert cluster_request(resolved, "runtime", "report") == 60  # the report: the run's own
+    plain = resolve_run(config, EXPERIMENTS)
+    for stage in ("train_baseline", "prune", "finetune", "scratch", "latency"):
+        assert (
+            stage_settings(resolved, "resnet56_cifar10", stage).fingerprint()
+            == stage_settings(plain, "resnet56_cifar10", stage).fingerprint()
+        )
+    assert fingerprint(without_cluster(resolved)) == fingerprint(without_cluster(plain))

@@ -1,7 +1,7 @@
 # Helpers shared by the rules: what the config asks for, as lists of output paths, and what each
 # job reads of it. A rule's `settings` param is the hash of exactly the config parts its stage
 # reads (gdbench.config.STAGE_READS), so a job reruns when, and only when, one of them changes.
-from gdbench.config import fingerprint, stage_gpus, stage_settings, target_label
+from gdbench.config import cluster_request, fingerprint, stage_gpus, stage_settings, target_label, without_cluster
 
 EXPERIMENTS = RUN["experiments"]
 # `snakemake --use-conda` builds this environment (it pip-installs gdbench) for every rule.
@@ -34,6 +34,15 @@ def job_settings(stage):
 
 def job_gpus(stage):
     return lambda wildcards: stage_gpus(spec(wildcards), stage)
+
+
+def job_request(stage, request):
+    """What a `stage` job asks a cluster scheduler for (`runtime` minutes, `mem_mb`), from its
+    experiment's `cluster:` (the report: the run's); profiles/slurm passes them to sbatch. Local
+    runs ignore both unless --resources limits them."""
+    if stage == "report":
+        return cluster_request(RUN, request, stage)
+    return lambda wildcards: cluster_request(spec(wildcards), request, stage)
 
 
 def budget_source(wildcards):

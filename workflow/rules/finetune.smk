@@ -26,6 +26,8 @@ rule finetune:
         CONDA_ENV
     resources:
         gpu=job_gpus("finetune"),
+        runtime=job_request("finetune", "runtime"),
+        mem_mb=job_request("finetune", "mem_mb"),
     shell:
         "gdbench stage finetune --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} "

@@ -23,6 +23,8 @@ rule latency:
         CONDA_ENV
     resources:
         gpu=job_gpus("latency"),
+        runtime=job_request("latency", "runtime"),
+        mem_mb=job_request("latency", "mem_mb"),
     shell:
         "gdbench stage latency --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} --evaluations {input.evaluations:q} --out {params.out:q} "

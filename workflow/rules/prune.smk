@@ -20,6 +20,8 @@ rule prune:
         CONDA_ENV
     resources:
         gpu=job_gpus("prune"),
+        runtime=job_request("prune", "runtime"),
+        mem_mb=job_request("prune", "mem_mb"),
     shell:
         "gdbench stage prune --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} "

@@ -17,7 +17,7 @@ rule report:
                caption="../report/tables.rst", category="2. Tables"),
     params:
         # the report reads every part of the config (titles, expected numbers, methods, seeds)
-        settings=fingerprint(RUN),
+        settings=fingerprint(without_cluster(RUN)),  # a scheduler request reruns nothing
         out=lambda w, output: str(Path(output[0]).parent),
     log:
         f"{R}/logs/report.log",
@@ -26,5 +26,8 @@ rule report:
     threads: 1
     conda:
         CONDA_ENV
+    resources:
+        runtime=job_request("report", "runtime"),
+        mem_mb=job_request("report", "mem_mb"),
     shell:
         "gdbench stage report --config {input.config:q} --out {params.out:q} > {log:q} 2>&1"

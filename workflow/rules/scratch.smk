@@ -22,6 +22,8 @@ rule scratch:
         CONDA_ENV
     resources:
         gpu=job_gpus("scratch"),
+        runtime=job_request("scratch", "runtime"),
+        mem_mb=job_request("scratch", "mem_mb"),
     shell:
         "gdbench stage scratch --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} "

@@ -27,6 +27,8 @@ rule train_baseline:
         CONDA_ENV
     resources:
         gpu=job_gpus("train_baseline"),
+        runtime=job_request("train_baseline", "runtime"),
+        mem_mb=job_request("train_baseline", "mem_mb"),
     shell:
         "gdbench stage train_baseline --config {input.config:q} --settings {params.settings} "
         "--experiment {wildcards.experiment:q} "
