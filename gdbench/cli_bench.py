@@ -84,6 +84,35 @@ def _run_latency(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_round_to(args: argparse.Namespace) -> int:
+    from gdbench.bench import environment
+    from gdbench.bench.alignment import markdown, round_to_ablation
+
+    result = round_to_ablation(
+        args.model,
+        args.round_to,
+        args.flops_ratio,
+        args.image_size,
+        args.epochs,
+        args.finetune_epochs,
+        args.prune_fraction,
+        args.batch_sizes,
+        args.threads,
+        args.runtimes,
+        args.repeats,
+        args.seed,
+    )
+    result.update(environment())
+    print(
+        f"channel alignment, {args.model} on {result['data']}, Gate Decorator to {args.flops_ratio} FLOPs; "
+        f"p50 of {args.repeats} runs each, timed side by side ({result['device']})"
+    )
+    print(markdown(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def _run_criteria(args: argparse.Namespace) -> int:
     from gdbench.bench.criteria import criteria_correlation
 
@@ -174,6 +203,23 @@ def add_parser(commands, models: list[str]) -> None:
         "the GPU preset: every training path on a CIFAR-10 epoch and pruned latency (scripts/gpu_check.sh)",
         _run_gpu_check,
     )
+    aligned = benchmark(
+        "round-to",
+        "channel alignment ablation: accuracy and measured latency of Gate Decorator pruning with the kept "
+        "channels of every layer rounded to multiples of 1, 8, 16 (real digits, upsampled)",
+        _run_round_to,
+    )
+    aligned.add_argument("--round-to", type=int, nargs="+", default=[1, 8, 16])
+    aligned.add_argument("--flops-ratio", type=float, default=0.3, help="the FLOPs target (kept / original)")
+    aligned.add_argument("--image-size", type=int, default=32, help="the digits upsampled from 8x8 to this")
+    aligned.add_argument("--epochs", type=int, default=6, help="baseline training epochs")
+    aligned.add_argument("--finetune-epochs", type=int, default=2)
+    aligned.add_argument("--prune-fraction", type=float, default=0.05, help="share of the filters per Tick")
+    aligned.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
+    aligned.add_argument("--threads", type=int, nargs="+", help="CPU threads per measurement (default: 1 and all)")
+    aligned.add_argument("--runtimes", nargs="+", choices=("eager", "onnxruntime"), default=["eager", "onnxruntime"])
+    aligned.add_argument("--repeats", type=int, default=20)
+    aligned.add_argument("--seed", type=int, default=0)
     ranks = benchmark(
         "criteria",
         "each pruning criterion's rank correlation with the measured loss change of removing each channel "

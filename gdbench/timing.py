@@ -94,3 +94,17 @@ def onnxruntime_call(path: str, inputs: torch.Tensor, threads: int) -> Callable[
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: inputs.cpu().numpy()}
     return lambda: session.run(None, feed)
+
+
+def time_side_by_side(
+    calls: dict[str, Callable[[], object]], repeats: int, warmup: int, cuda: bool = False
+) -> dict[str, list[float]]:
+    """Seconds of each of `repeats` calls of every entry of `calls`, one call of each in turn
+    after `warmup` untimed ones each, so that drift on a shared machine hits them all alike."""
+    for call in calls.values():
+        time_calls(call, 0, warmup, cuda)
+    samples = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            samples[name] += time_calls(call, 1, 0, cuda)
+    return samples

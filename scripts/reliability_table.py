@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
 WHAT = {
-    "interruption": "kill -9 of training, pruning and fine-tuning jobs, then a rerun; resume mid-training",
+    "interruption": "kill -9 of training, pruning and fine-tuning jobs, then a rerun; resume mid-training; "
+    "scancel of a running SLURM job",
     "bad config": "unknown keys, wrong types, out-of-range ratios, unknown model/method/dataset, missing files, "
     "contradictory settings",
     "bad data": "truncated pickle, wrong checksum, unreadable image, mask labels out of range, missing split lists, "

@@ -7,7 +7,6 @@ import statistics
 
 import torch
 
-from gdbench.bench import timed
 from gdbench.flops import count_flops
 from gdbench.gates import decorate, undecorate
 from gdbench.models import build_model
@@ -72,14 +71,8 @@ def latency(
                     calls = {name: timing.eager_call(m, inputs) for name, m in models.items()}
                 else:
                     calls = {name: timing.onnxruntime_call(exported[name], inputs, threads) for name in models}
-                samples = {name: [] for name in models}
                 with timing.cpu_threads(threads):
-                    for _ in range(3):  # warm-up
-                        for call in calls.values():
-                            call()
-                    for _ in range(repeats):  # alternate, so drift hits both alike
-                        for name, call in calls.items():
-                            samples[name].append(timed(call, where))
+                    samples = timing.time_side_by_side(calls, repeats, warmup=3, cuda=where.type == "cuda")
                 base, pruned = (statistics.median(samples[n]) for n in ("baseline", "pruned"))
                 result[f"{prefix}batch{batch}_baseline_ms"] = base * 1e3
                 result[f"{prefix}batch{batch}_pruned_ms"] = pruned * 1e3

@@ -87,3 +87,36 @@ def test_a_job_that_queues_its_run_never_imports_mlflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
     assert len(list((tmp_path / "queue").glob("*.json"))) == 1
+
+
+def test_round_to_ablation_prunes_one_baseline_three_ways_and_times_them_side_by_side():
+    """On real digits: every variant meets the FLOPs target, round_to 8 leaves every convolution a
+    multiple of 8 (ResNet-20's 16/32/64 all are), round_to 1 does not, and the timings are real
+    (batch 16 takes longer than batch 1)."""
+    from gdbench.bench.alignment import markdown, round_to_ablation
+
+    result = round_to_ablation(
+        "resnet20",
+        (1, 8),
+        0.5,
+        image_size=8,
+        epochs=4,
+        finetune_epochs=0,
+        prune_fraction_per_tick=0.25,
+        batch_sizes=(1, 16),
+        threads=(1,),
+        runtimes=("eager",),
+        repeats=3,
+        train_samples=320,
+    )
+    rows = result["rows"]
+    assert list(rows) == ["baseline", "round_to 1", "round_to 8"]
+    assert rows["baseline"]["flops_ratio"] == 1.0 and rows["baseline"]["test_top1"] > 0.2  # chance: 0.1
+    assert "320 training images" in result["data"]
+    for name in ("round_to 1", "round_to 8"):
+        assert rows[name]["flops_ratio"] <= 0.5
+        p50 = rows[name]["p50_ms"]
+        assert p50["eager b16 t1"] > p50["eager b1 t1"] > 0
+        assert rows[name]["speedup"]["eager b1 t1"] == rows["baseline"]["p50_ms"]["eager b1 t1"] / p50["eager b1 t1"]
+    assert rows["round_to 8"]["widths_multiple_of_8"] == 1.0 > rows["round_to 1"]["widths_multiple_of_8"]
+    assert "| round_to 8 | " in markdown(result)

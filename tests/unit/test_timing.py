@@ -1,5 +1,6 @@
 """Latency as MLPerf reports it (gdbench.timing) and the latency job's bookkeeping (stages.latency)."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,12 @@ def test_speed_ups_compare_with_the_same_seed_s_baseline_in_the_same_setting():
     assert [r["speedup"] for r in rows[3:]] == [2.0, 1.5, 3.0]  # each against its own seed and threads
     assert all(r["flops_speedup"] == 4.0 for r in rows[3:])
     assert rows[3]["speedup_over_flops_speedup"] == 0.5
+
+
+def test_side_by_side_timing_calls_each_in_turn_after_its_warmup():
+    order = []
+    calls = {"fast": lambda: order.append("fast"), "slow": lambda: (order.append("slow"), time.sleep(0.01))}
+    samples = timing.time_side_by_side(calls, repeats=3, warmup=1)
+    assert order == ["fast", "slow"] * 4  # one warm-up each, then three rounds in turn
+    assert [len(samples[name]) for name in calls] == [3, 3]
+    assert min(samples["slow"]) >= 0.009  # the sleeping call is timed as itself, not as its neighbour
