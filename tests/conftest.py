@@ -12,6 +12,20 @@ def _deterministic():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def smoke_in_background(request, tmp_path_factory):
+    """The main job's run for the workflow tests (tests/smoke_run.py), started at the session's
+    first test when any collected test needs it; the `smoke` fixture waits for it."""
+    if not any("smoke" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    from smoke_run import SmokeRun
+
+    run = SmokeRun(tmp_path_factory.mktemp("smoke"), tmp_path_factory.mktemp("smoke_output"))
+    yield run
+    run.stop()
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_tracking_server(monkeypatch):
     """Tests use their own stores: an MLFLOW_TRACKING_URI in the environment would redirect them."""

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from smoke_run import CONFIGS  # the workflow tests import it from here
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,23 +22,17 @@ def job_counts(output: str) -> dict[str, int]:
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if name != "total"}
 
 
-# The main job's configs, and what the workflow tests run: the main job with a trimmed digits slice
-# (suite.yaml says why and what is trimmed)
-MAIN_JOB = [str(REPO / "configs" / "config.yaml"), str(REPO / "configs" / "smoke.yaml")]
-CONFIGS = [*MAIN_JOB, str(Path(__file__).with_name("suite.yaml"))]
-
-
 @pytest.fixture(scope="session")
-def smoke(tmp_path_factory):
+def smoke(smoke_in_background):
     """The README's main job (digits slice trimmed, suite.yaml), run once for every workflow test
-    that needs its outputs."""
+    that needs its outputs; started in the background at the session's first test
+    (tests/smoke_run.py)."""
     from gdbench.config import deep_merge, load_yaml, resolve
 
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = snakemake(workdir, "--cores", "2", "--configfile", *CONFIGS)
+    result = smoke_in_background.result()
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     merged = {}
     for path in CONFIGS:
         merged = deep_merge(merged, load_yaml(path))
     resolved = resolve(merged, REPO / "configs" / "experiments")
-    return workdir, result, resolved
+    return smoke_in_background.workdir, result, resolved
