@@ -101,6 +101,8 @@ def _run_round_to(args: argparse.Namespace) -> int:
         args.runtimes,
         args.repeats,
         args.seed,
+        train_samples=args.train_samples,
+        tick_data_fraction=args.tick_data_fraction,
     )
     result.update(environment())
     print(
@@ -220,6 +222,8 @@ def add_parser(commands, models: list[str]) -> None:
     aligned.add_argument("--runtimes", nargs="+", choices=("eager", "onnxruntime"), default=["eager", "onnxruntime"])
     aligned.add_argument("--repeats", type=int, default=20)
     aligned.add_argument("--seed", type=int, default=0)
+    aligned.add_argument("--train-samples", type=int, help="the first N of the shuffled 1,257 training digits")
+    aligned.add_argument("--tick-data-fraction", type=float, default=1.0, help="share of the training batches per Tick")
     ranks = benchmark(
         "criteria",
         "each pruning criterion's rank correlation with the measured loss change of removing each channel "

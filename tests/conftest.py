@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import pytest
@@ -22,8 +23,38 @@ def smoke_in_background(request, tmp_path_factory):
     from smoke_run import SmokeRun
 
     run = SmokeRun(tmp_path_factory.mktemp("smoke"), tmp_path_factory.mktemp("smoke_output"))
+    # While it runs, this process and what it starts compute on one thread: Snakemake gives each of
+    # its jobs one (OMP_NUM_THREADS), and a second OpenMP team here would spin against them on
+    # 2 cores (measured: a 19 s test took 165 s). `_one_thread_while_the_smoke_runs` restores both.
+    _SHARED["threads"], _SHARED["omp"] = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    _SHARED["run"] = run
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
     yield run
     run.stop()
+    _restore_threads()
+
+
+_SHARED: dict = {}
+
+
+def _restore_threads() -> None:
+    if "threads" in _SHARED:
+        torch.set_num_threads(_SHARED.pop("threads"))
+        omp = _SHARED.pop("omp")
+        if omp is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = omp
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_while_the_smoke_runs():
+    """Every thread back once the background smoke run has ended."""
+    run = _SHARED.get("run")
+    if run is not None and run.process.poll() is not None:
+        _restore_threads()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -92,11 +92,13 @@ def round_to_ablation(
     seed: int = 0,
     data_root: str | None = None,
     train_samples: int | None = None,
+    tick_data_fraction: float = 1.0,
 ) -> dict:
     """One baseline, pruned to `target_flops_ratio` with each `round_to`, fine-tuned for
     `finetune_epochs`: accuracy, FLOPs and p50 latency of each, and its measured speed-up over
     the baseline against the speed-up its FLOPs promise. Pruning: Gate Decorator's Tick-Tock with
-    gdbench.prune's first-try schedule (a 1-epoch Tock every 4 Ticks) at `prune_fraction_per_tick`."""
+    gdbench.prune's first-try schedule (a 1-epoch Tock every 4 Ticks) at `prune_fraction_per_tick`,
+    each Tick on `tick_data_fraction` of the training batches."""
     torch.manual_seed(seed)
     threads = list(threads or sorted({1, timing.all_threads()}))
     with tempfile.TemporaryDirectory() as scratch:
@@ -118,6 +120,7 @@ def round_to_ablation(
                 example_inputs=torch.zeros(1, *shape),
                 round_to=r,
                 prune_fraction_per_tick=prune_fraction_per_tick,
+                tick_data_fraction=tick_data_fraction,
             )
         settings = [(runtime, b, t) for runtime in runtimes for b in batch_sizes for t in threads]
         latency = _timed_side_by_side(models, shape, settings, repeats, folder)
@@ -142,6 +145,7 @@ def round_to_ablation(
         "epochs": epochs,
         "finetune_epochs": finetune_epochs,
         "prune_fraction_per_tick": prune_fraction_per_tick,
+        "tick_data_fraction": tick_data_fraction,
         "repeats": repeats,
         "rows": rows,
     }
