@@ -36,7 +36,8 @@ def test_every_experiment_is_evaluated_and_reported(smoke):
         run = Run(resolved, name, "evaluate")
         paths = [p for p in results.rglob("evaluate.json") if p.is_relative_to(results / name)]
         seeds, targets = len(experiment["seeds"]), len(experiment["prune"]["save_flops_ratios"])
-        assert len(paths) == seeds * (1 + len(experiment["methods"]) * targets * (1 + len(experiment["scratch"])))
+        scratched = len(experiment.get("scratch_methods", experiment["methods"]))  # methods trained from scratch too
+        assert len(paths) == seeds * (1 + targets * (len(experiment["methods"]) + scratched * len(experiment["scratch"])))
         size = None if run.dataset.segmentation else _test_size(workdir, resolved, name)
         for path in paths:
             row = json.loads(path.read_text())
