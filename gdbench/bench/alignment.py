@@ -108,20 +108,23 @@ def round_to_ablation(
         shape = (1, image_size, image_size)
         baseline = build_model(model_name, num_classes=10, in_channels=1, input_size=image_size)
         fit(baseline, batches["train"], nn.CrossEntropyLoss(), TrainConfig(epochs=epochs, lr=0.05, schedule="cosine"))
-        models, rows = {"baseline": baseline}, {}
+        models, rows, unreachable = {"baseline": baseline}, {}, {}
         original = count_flops(baseline, shape).flops
         for r in round_to:
             torch.manual_seed(seed)
-            models[f"round_to {r}"] = prune(
-                copy.deepcopy(baseline),
-                batches["train"],
-                target_flops_ratio,
-                finetune_epochs=finetune_epochs,
-                example_inputs=torch.zeros(1, *shape),
-                round_to=r,
-                prune_fraction_per_tick=prune_fraction_per_tick,
-                tick_data_fraction=tick_data_fraction,
-            )
+            try:
+                models[f"round_to {r}"] = prune(
+                    copy.deepcopy(baseline),
+                    batches["train"],
+                    target_flops_ratio,
+                    finetune_epochs=finetune_epochs,
+                    example_inputs=torch.zeros(1, *shape),
+                    round_to=r,
+                    prune_fraction_per_tick=prune_fraction_per_tick,
+                    tick_data_fraction=tick_data_fraction,
+                )
+            except RuntimeError as error:  # every group at its floor: the target is out of this round_to's reach
+                unreachable[f"round_to {r}"] = str(error)
         settings = [(runtime, b, t) for runtime in runtimes for b in batch_sizes for t in threads]
         latency = _timed_side_by_side(models, shape, settings, repeats, folder)
     for name, model in models.items():
@@ -148,6 +151,7 @@ def round_to_ablation(
         "tick_data_fraction": tick_data_fraction,
         "repeats": repeats,
         "rows": rows,
+        "unreachable": unreachable,
     }
 
 
@@ -163,4 +167,6 @@ def markdown(result: dict) -> str:
             ratio = "" if name == "baseline" else f" ({row['speedup_over_flops_speedup'][s]:.2f})"
             cells.append(f"{row['p50_ms'][s]:.2f}{ratio}")
         lines.append("| " + " | ".join(cells) + " |")
+    for name, why in result.get("unreachable", {}).items():
+        lines.append(f"| {name} | not reached: {why} |" + " |" * (len(head) - 2))
     return "\n".join(lines)
