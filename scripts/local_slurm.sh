@@ -52,7 +52,7 @@ install() {
 configure() {
     gpus=$1
     node=$(hostname -s)
-    cpus=$(nproc)
+    cpus=$(getconf _NPROCESSORS_ONLN)  # not nproc: it honours OMP_NUM_THREADS, which the test session may have set to 1
     memory=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.8}' /proc/meminfo)
     mkdir -p /etc/slurm "$STATE" /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
     gres=""
@@ -123,13 +123,21 @@ start() {
         fi
         sleep 0.5
     done
-    echo "local_slurm: node $(hostname -s) idle, $(nproc) CPUs, $1 faked GPUs, after $(($(date +%s) - started)) s"
+    echo "local_slurm: node $(hostname -s) idle, $(getconf _NPROCESSORS_ONLN) CPUs, $1 faked GPUs, after $(($(date +%s) - started)) s"
 }
 
 down() {
     for daemon in slurmd slurmctld munged; do
         if [ -f "$STATE/$daemon.pid" ]; then
-            kill "$(cat "$STATE/$daemon.pid")" 2>/dev/null || true
+            pid=$(cat "$STATE/$daemon.pid")
+            kill "$pid" 2>/dev/null || true
+            # wait for it to exit: a daemon still shutting down would keep its port from the next `up`
+            waited=0
+            while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 20 ]; do
+                sleep 0.5
+                waited=$((waited + 1))
+            done
+            kill -9 "$pid" 2>/dev/null || true
             rm -f "$STATE/$daemon.pid"
         fi
     done
@@ -145,6 +153,13 @@ case "${1:-}" in
         why_not >&2 || exit 3
         install
         down  # a previous cluster of ours, if one was left running
+        for daemon in slurmctld slurmd; do
+            # one not started by this script (no PID file of ours) would answer in place of ours
+            if pgrep -x "$daemon" >/dev/null; then
+                echo "local_slurm: a $daemon not started by this script is running (pid $(pgrep -x "$daemon" | tr '\n' ' ')); stop it first" >&2
+                exit 1
+            fi
+        done
         configure "${2:-2}"
         start "${2:-2}"
         ;;
