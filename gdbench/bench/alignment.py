@@ -54,10 +54,6 @@ def digits_batches(
     return batches
 
 
-def _widths(model: nn.Module) -> list[int]:
-    return [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
-
-
 def _timed_side_by_side(models: dict[str, nn.Module], shape, settings: list[tuple], repeats: int, folder: Path):
     """p50 milliseconds of every model per (runtime, batch, threads), one call of each in turn."""
     exported = {}
@@ -129,7 +125,7 @@ def round_to_ablation(
         latency = _timed_side_by_side(models, shape, settings, repeats, folder)
     for name, model in models.items():
         flops = count_flops(model, shape).flops
-        widths = _widths(model)
+        widths = list(deploy.channels(model).values())
         rows[name] = {
             "flops_ratio": flops / original,
             "test_top1": evaluate_classifier(model, batches["test"])["top1"],

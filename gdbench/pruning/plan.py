@@ -79,23 +79,16 @@ def removal_order(groups: list[GroupState], round_to: int = 1) -> list[Candidate
     for index, group in enumerate(groups):
         scores = group.scores.detach().cpu().double()
         order = torch.argsort(scores, stable=True).tolist()
-        width, previous = len(order), -math.inf
+        width, above, previous = len(order), len(order), -math.inf
         for rank, kept in enumerate(aligned_widths(width, group.floor, round_to)):
-            block = order[width - kept - _block_size(width, kept, round_to) : width - kept]
+            block = order[width - above : width - kept]  # the channels between the last width and this one
+            above = kept
             # a group's blocks in their order, so that a prefix of the ranking never skips one (the
             # means rise block by block; max() guards against rounding in them)
             previous = max(previous, float(scores[block].mean()))
             candidates.append((previous, index, rank, tuple(block)))
     candidates.sort(key=lambda candidate: candidate[:3])
     return [(score, index, block) for score, index, _, block in candidates]
-
-
-def _block_size(width: int, kept: int, round_to: int) -> int:
-    """Channels of the block whose removal leaves `kept` of `width`: one, or round_to but for the
-    first block of a width that is not a multiple of it."""
-    if round_to == 1:
-        return 1
-    return min(round_to, width - kept)
 
 
 def planned_removals(
